@@ -1,0 +1,192 @@
+"""Google accounts, the chat identities linked to them, and one-time link requests."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .db import transaction
+from .errors import AlreadyUsed, Expired, NotFound
+from .library import Owner, hash_token
+from .models import Account, ChatIdentity, LinkRequestRow, utcnow
+
+LINK_REQUEST_TTL = timedelta(minutes=10)
+PLATFORMS = ("slack", "gchat")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A person in one chat: platform, workspace or domain (tenant), and user id."""
+
+    platform: str
+    tenant: str
+    chat_user: str
+
+    def __post_init__(self) -> None:
+        if self.platform not in PLATFORMS:
+            raise ValueError(f"unknown chat platform {self.platform!r}")
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    identity: Identity
+    return_url: str | None
+    expires_at: datetime
+
+
+def _owner(account: Account) -> Owner:
+    return Owner(id=account.id, google_sub=account.google_sub, email=account.email)
+
+
+class Accounts:
+    def __init__(self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utcnow):
+        self._sessions = sessions
+        self._now = clock
+
+    def owner_of(self, identity: Identity) -> Owner | None:
+        """The account a chat identity is linked to, if any."""
+        with self._sessions() as session:
+            account = session.scalar(
+                select(Account)
+                .join(ChatIdentity, ChatIdentity.account_id == Account.id)
+                .where(*_is(identity))
+            )
+        return _owner(account) if account else None
+
+    def by_google_sub(self, google_sub: str) -> Owner | None:
+        with self._sessions() as session:
+            account = session.scalar(select(Account).where(Account.google_sub == google_sub))
+        return _owner(account) if account else None
+
+    def ensure_account(self, google_sub: str, email: str) -> Owner:
+        """The account for a verified Google identity, created on first sight."""
+        for _ in range(2):  # a concurrent first sign-in may win the insert; then read it
+            with transaction(self._sessions) as session:
+                account = session.scalar(select(Account).where(Account.google_sub == google_sub))
+                if account is not None:
+                    if account.email != email:
+                        account.email = email
+                    return _owner(account)
+            try:
+                with transaction(self._sessions) as session:
+                    account = Account(google_sub=google_sub, email=email, created_at=self._now())
+                    session.add(account)
+                    session.flush()
+                    return _owner(account)
+            except IntegrityError:
+                continue
+        raise RuntimeError("could not create or find the account")
+
+    def link(self, identity: Identity, owner: Owner) -> Owner | None:
+        """Link (or re-link) a chat identity; returns the account it was linked to before."""
+        with transaction(self._sessions) as session:
+            row = session.scalar(select(ChatIdentity).where(*_is(identity)).with_for_update())
+            previous = None
+            if row is None:
+                session.add(
+                    ChatIdentity(
+                        platform=identity.platform,
+                        tenant=identity.tenant,
+                        chat_user=identity.chat_user,
+                        account_id=owner.id,
+                        linked_at=self._now(),
+                    )
+                )
+            elif row.account_id != owner.id:
+                previous = _owner(session.get_one(Account, row.account_id))
+                row.account_id = owner.id
+                row.linked_at = self._now()
+        return previous
+
+    def unlink(self, identity: Identity) -> Owner | None:
+        """Forget a chat identity's link; returns the account it was linked to."""
+        owner = self.owner_of(identity)
+        if owner is not None:
+            with transaction(self._sessions) as session:
+                session.execute(delete(ChatIdentity).where(*_is(identity)))
+        return owner
+
+    def identities(self, owner: Owner) -> list[Identity]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(ChatIdentity)
+                .where(ChatIdentity.account_id == owner.id)
+                .order_by(ChatIdentity.linked_at)
+            ).all()
+        return [Identity(r.platform, r.tenant, r.chat_user) for r in rows]
+
+    # -- link requests --------------------------------------------------------------------
+
+    def create_link_request(self, identity: Identity, *, return_url: str | None = None) -> str:
+        """A one-time token for CLOUDBOX_BASE_URL/link/<token>; only its hash is stored."""
+        token = secrets.token_urlsafe(32)
+        now = self._now()
+        with transaction(self._sessions) as session:
+            session.add(
+                LinkRequestRow(
+                    token_hash=hash_token(token),
+                    platform=identity.platform,
+                    tenant=identity.tenant,
+                    chat_user=identity.chat_user,
+                    return_url=return_url,
+                    created_at=now,
+                    expires_at=now + LINK_REQUEST_TTL,
+                )
+            )
+        return token
+
+    def peek_link_request(self, token: str) -> LinkRequest:
+        """Check a link token without using it up (before sending the person to Google)."""
+        with self._sessions() as session:
+            row = session.get(LinkRequestRow, hash_token(token))
+            return self._valid(row)
+
+    def consume_link_request(self, token: str) -> LinkRequest:
+        """Use a link token exactly once, even with two callbacks racing."""
+        now = self._now()
+        with transaction(self._sessions) as session:
+            row = session.get(LinkRequestRow, hash_token(token))
+            request = self._valid(row)
+            used = session.execute(
+                update(LinkRequestRow)
+                .where(LinkRequestRow.token_hash == hash_token(token), LinkRequestRow.used_at.is_(None))
+                .values(used_at=now)
+            ).rowcount  # type: ignore[attr-defined]
+            if not used:
+                raise AlreadyUsed("This link has already been used. Ask the bot for a new one.")
+        return request
+
+    def _valid(self, row: LinkRequestRow | None) -> LinkRequest:
+        if row is None:
+            raise NotFound("This link is not valid. Ask the bot for a new one with `link`.")
+        if row.used_at is not None:
+            raise AlreadyUsed("This link has already been used. Ask the bot for a new one.")
+        if row.expires_at <= self._now():
+            raise Expired("This link has expired (links last 10 minutes). Ask the bot for a new one.")
+        return LinkRequest(
+            identity=Identity(row.platform, row.tenant, row.chat_user),
+            return_url=row.return_url,
+            expires_at=row.expires_at,
+        )
+
+    def purge_link_requests(self) -> int:
+        """Drop link requests that can no longer be used."""
+        with transaction(self._sessions) as session:
+            result = session.execute(
+                delete(LinkRequestRow).where(LinkRequestRow.expires_at < self._now() - timedelta(days=1))
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _is(identity: Identity) -> tuple[object, ...]:
+    return (
+        ChatIdentity.platform == identity.platform,
+        ChatIdentity.tenant == identity.tenant,
+        ChatIdentity.chat_user == identity.chat_user,
+    )

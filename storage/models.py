@@ -1,0 +1,158 @@
+"""The catalog's tables. GCS holds the bytes; these rows are the index and the bookkeeping.
+
+Unique keys carry the idempotency rules: one image per (source platform, tenant, source file id)
+and per (owner, sha256); one ingest job per (platform, tenant, source file id).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the catalog")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    google_sub: Mapped[str] = mapped_column(String(255), unique=True)
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatIdentity(Base):
+    __tablename__ = "chat_identities"
+    __table_args__ = (UniqueConstraint("platform", "tenant", "chat_user", name="uq_chat_identity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    tenant: Mapped[str] = mapped_column(String(255))
+    chat_user: Mapped[str] = mapped_column(String(255))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImageRow(Base):
+    __tablename__ = "images"
+    __table_args__ = (
+        # Per owner: the "Save to CloudBox" shortcut lets two people keep the same chat file.
+        UniqueConstraint(
+            "owner_id", "source_platform", "source_tenant", "source_file_id", name="uq_image_source"
+        ),
+        UniqueConstraint("owner_id", "sha256", name="uq_image_owner_sha256"),
+        Index("ix_images_owner_listing", "owner_id", "status", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    object_name: Mapped[str] = mapped_column(String(512))
+    preview_object_name: Mapped[str] = mapped_column(String(512))
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    # "storing": bytes being written; "ready": listed; "deleting": hidden, bytes being removed.
+    status: Mapped[str] = mapped_column(String(16), default="storing")
+    source_platform: Mapped[str | None] = mapped_column(String(16))
+    source_tenant: Mapped[str | None] = mapped_column(String(255))
+    source_file_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ShareRow(Base):
+    __tablename__ = "shares"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    image_id: Mapped[str] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    views: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LinkRequestRow(Base):
+    __tablename__ = "link_requests"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    tenant: Mapped[str] = mapped_column(String(255))
+    chat_user: Mapped[str] = mapped_column(String(255))
+    # Where Google Chat wants the browser sent after sign-in (configCompleteRedirectUrl).
+    return_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IngestJobRow(Base):
+    """A file a chat platform handed us, persisted before the event is acknowledged.
+
+    The unique key makes a retried or duplicated event a no-op, and the row survives a crash
+    so that start-up can finish the work.
+    """
+
+    __tablename__ = "ingest_jobs"
+    __table_args__ = (
+        UniqueConstraint("platform", "tenant", "source_file_id", name="uq_ingest_source"),
+        Index("ix_ingest_jobs_status", "status", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    tenant: Mapped[str] = mapped_column(String(255))
+    chat_user: Mapped[str] = mapped_column(String(255))
+    source_file_id: Mapped[str] = mapped_column(String(255))
+    file_name: Mapped[str] = mapped_column(String(255), default="")
+    # Platform-specific: how to download the file and where to reply.
+    payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    # "queued" -> "running" -> "done" | "failed"; "waiting_link" until the person links.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[str | None] = mapped_column(Text)
+    image_id: Mapped[str | None] = mapped_column(String(16))
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,67 @@
+"""`create_app()`: the process's composition root.
+
+Settings are read once (every problem reported together), storage services are built from
+them, and each front end (health, setup page, chat bots, gallery) is registered as a blueprint.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from typing import Any
+
+from flask import Flask
+
+from storage.services import Services
+from storage.settings import Settings
+
+from . import cli, health, setup_page
+
+log = logging.getLogger(__name__)
+
+SERVICES_KEY = "cloudbox"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    test_config: dict[str, Any] | None = None,
+) -> Flask:
+    """Build the CloudBox web app. Tests pass their own settings or services."""
+    if services is not None:
+        settings = services.settings
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        PREFERRED_URL_SCHEME="https" if settings.base_url.startswith("https://") else "http",
+    )
+    if test_config:
+        app.config.update(test_config)
+
+    if services is None:
+        services = Services.build(settings)
+        atexit.register(services.close)
+    app.extensions[SERVICES_KEY] = services
+
+    health.init_app(app)
+    setup_page.init_app(app)
+    cli.init_app(app)
+    _register_front_ends(app, services)
+    return app
+
+
+def _register_front_ends(app: Flask, services: Services) -> None:
+    """Chat bots, linking and the gallery register themselves here as they are built."""
+    from . import front_ends
+
+    front_ends.register(app, services)
+
+
+def services_of(app: Flask) -> Services:
+    return app.extensions[SERVICES_KEY]  # type: ignore[no-any-return]

@@ -1,0 +1,131 @@
+"""What is configured, what is missing, and whether each piece works.
+
+Shared by the `doctor` CLI command and the setup page shown while CloudBox is unconfigured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import requests
+from slack_sdk import WebClient
+
+from storage import db
+from storage.services import Services
+
+OK, MISSING, FAILED, INFO = "ok", "missing", "failed", "info"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+def run_checks(services: Services, *, network: bool = True) -> list[Check]:
+    """Every check, in the order a new admin sets CloudBox up. `network=False` skips remote calls."""
+    s = services.settings
+    checks = [
+        Check(
+            "Storage mode",
+            INFO,
+            "embedded local store (for trying CloudBox out; set CLOUDBOX_BUCKET for real use)"
+            if s.embedded
+            else f"Google Cloud Storage bucket {s.bucket}",
+        ),
+        _probe("Database", lambda: db.ping(services.engine), _db_name(s.database_url)),
+        _probe("Bucket", services.blobs.check, "reachable and listable"),
+        _probe(
+            "Link signing",
+            lambda: services.blobs.signed_url("doctor/probe", timedelta(minutes=1)),
+            "V4 signed URLs can be made",
+        ),
+        _base_url_check(s.base_url),
+        _oauth_check(services, network),
+        _slack_check(services, network),
+        _gchat_check(services),
+    ]
+    return checks
+
+
+def _probe(name: str, action: Callable[[], object], success: str) -> Check:
+    try:
+        action()
+    except Exception as exc:
+        return Check(name, FAILED, f"{type(exc).__name__}: {_first_line(exc)}")
+    return Check(name, OK, success)
+
+
+def _base_url_check(base_url: str) -> Check:
+    local = "//127.0.0.1" in base_url or "//localhost" in base_url
+    if base_url.startswith("https://") or local:
+        return Check("Public URL", OK if not local else INFO, f"CLOUDBOX_BASE_URL = {base_url}")
+    return Check("Public URL", FAILED, f"CLOUDBOX_BASE_URL should be https:// in production: {base_url}")
+
+
+def _oauth_check(services: Services, network: bool) -> Check:
+    s = services.settings
+    if not s.google_oauth_enabled:
+        return Check(
+            "Google sign-in",
+            MISSING,
+            "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (a Google OAuth web client) to link "
+            "chat accounts and open the gallery",
+        )
+    if not network:
+        return Check("Google sign-in", OK, "OAuth client configured")
+
+    def discover() -> None:
+        doc = requests.get(s.oauth_discovery_url, timeout=5).json()
+        missing = [
+            k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri") if k not in doc
+        ]
+        if missing:
+            raise ValueError(f"discovery document lacks {', '.join(missing)}")
+
+    return _probe("Google sign-in", discover, f"OAuth client configured; {s.oauth_discovery_url} answers")
+
+
+def _slack_check(services: Services, network: bool) -> Check:
+    s = services.settings
+    if not s.slack_enabled:
+        return Check(
+            "Slack",
+            MISSING,
+            "set SLACK_SIGNING_SECRET with SLACK_BOT_TOKEN (one workspace) or "
+            "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (install to many); SLACK_APP_TOKEN for Socket Mode",
+        )
+    mode = "multi-workspace install" if s.slack_multi_workspace else "single workspace"
+    if s.slack_app_token:
+        mode += ", Socket Mode"
+    if not (network and s.slack_bot_token):
+        return Check("Slack", OK, mode)
+
+    def auth_test() -> None:
+        WebClient(token=s.slack_bot_token, base_url=s.slack_api_url).auth_test()
+
+    return _probe("Slack", auth_test, f"{mode}; the bot token works")
+
+
+def _gchat_check(services: Services) -> Check:
+    s = services.settings
+    if not s.gchat_enabled:
+        return Check(
+            "Google Chat",
+            MISSING,
+            "set GCHAT_AUDIENCE (project number or endpoint URL) to receive Chat events",
+        )
+    how = "project number" if (s.gchat_audience or "").isdigit() else "endpoint URL"
+    creds = "GCHAT_CREDENTIALS key" if s.gchat_credentials else "application default credentials"
+    return Check("Google Chat", OK, f"audience by {how}; media downloaded with {creds}")
+
+
+def _db_name(url: str) -> str:
+    return url.split("://", 1)[0] + " catalog reachable and migrated"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0][:200]
