@@ -137,6 +137,7 @@ class IngestJobRow(Base):
     __table_args__ = (
         UniqueConstraint("platform", "tenant", "source_file_id", name="uq_ingest_source"),
         Index("ix_ingest_jobs_status", "status", "lease_until"),
+        Index("ix_ingest_jobs_batch", "batch"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -145,6 +146,8 @@ class IngestJobRow(Base):
     chat_user: Mapped[str] = mapped_column(String(255))
     source_file_id: Mapped[str] = mapped_column(String(255))
     file_name: Mapped[str] = mapped_column(String(255), default="")
+    # The files of one chat message share a batch and get one reply between them.
+    batch: Mapped[str] = mapped_column(String(255))
     # Platform-specific: how to download the file and where to reply.
     payload: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     # "queued" -> "running" -> "done" | "failed"; "waiting_link" until the person links.

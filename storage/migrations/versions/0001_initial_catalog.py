@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("chat_user", sa.String(length=255), nullable=False),
         sa.Column("source_file_id", sa.String(length=255), nullable=False),
         sa.Column("file_name", sa.String(length=255), nullable=False),
+        sa.Column("batch", sa.String(length=255), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -47,6 +48,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ingest_jobs", schema=None) as batch_op:
         batch_op.create_index("ix_ingest_jobs_status", ["status", "lease_until"], unique=False)
+        batch_op.create_index("ix_ingest_jobs_batch", ["batch"], unique=False)
 
     op.create_table(
         "link_requests",
@@ -140,6 +142,7 @@ def downgrade() -> None:
     op.drop_table("chat_identities")
     op.drop_table("link_requests")
     with op.batch_alter_table("ingest_jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_ingest_jobs_batch")
         batch_op.drop_index("ix_ingest_jobs_status")
 
     op.drop_table("ingest_jobs")
