@@ -39,6 +39,9 @@ _TRANSIENT = (
 # Every call is retried on transient errors with backoff; a create-only precondition makes
 # retried uploads safe (a retry can never overwrite).
 RETRY = Retry(predicate=if_transient_error, initial=0.2, maximum=5.0, multiplier=2.0, timeout=60.0)
+# Health probes ask once and answer fast: the orchestrator (or the admin running `doctor`) asks
+# again, and a probe stuck in a minute of retries looks like a hung process.
+PROBE_TIMEOUT = 5.0
 
 
 class BlobStore(Protocol):
@@ -122,10 +125,12 @@ class GcsBlobStore:
         signer: UrlSigner,
         *,
         chunk_size: int = UPLOAD_CHUNK_SIZE,
+        retry: Retry = RETRY,
     ):
         self._bucket = client.bucket(bucket_name)
         self._signer = signer
         self._chunk_size = chunk_size
+        self._retry = retry
         self.bucket_name = bucket_name
 
     def put(
@@ -148,7 +153,7 @@ class GcsBlobStore:
                     content_type=content_type,
                     if_generation_match=0,
                     checksum="auto",
-                    retry=RETRY,
+                    retry=self._retry,
                 )
             except gexc.PreconditionFailed:
                 # Names are random per upload, so an existing object is our own earlier
@@ -159,26 +164,26 @@ class GcsBlobStore:
         """Remove an object; an object that is already gone counts as deleted."""
         with _translated(name):
             try:
-                self._bucket.blob(name).delete(retry=RETRY)
+                self._bucket.blob(name).delete(retry=self._retry)
             except gexc.NotFound:
                 pass
 
     def exists(self, name: str) -> bool:
         with _translated(name):
-            return bool(self._bucket.blob(name).exists(retry=RETRY))
+            return bool(self._bucket.blob(name).exists(retry=self._retry))
 
     def names(self, prefix: str, *, page_size: int = 1000) -> Iterator[str]:
         """Every object name under `prefix`, fetched a page at a time."""
         with _translated(prefix):
             for blob in self._bucket.client.list_blobs(
-                self._bucket, prefix=prefix, page_size=page_size, retry=RETRY
+                self._bucket, prefix=prefix, page_size=page_size, retry=self._retry
             ):
                 yield blob.name
 
     def read(self, name: str) -> bytes:
         """The whole object; for small objects (previews) and checks only."""
         with _translated(name):
-            return self._bucket.blob(name).download_as_bytes(retry=RETRY)
+            return self._bucket.blob(name).download_as_bytes(retry=self._retry)
 
     def signed_url(
         self,
@@ -207,7 +212,9 @@ class GcsBlobStore:
     def check(self) -> None:
         """Raise unless the bucket answers a listing (needs only storage.objects.list)."""
         with _translated(self.bucket_name):
-            list(self._bucket.client.list_blobs(self._bucket, max_results=1, retry=RETRY))
+            list(
+                self._bucket.client.list_blobs(self._bucket, max_results=1, retry=None, timeout=PROBE_TIMEOUT)
+            )
 
 
 def content_disposition(filename: str) -> str:
