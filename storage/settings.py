@@ -72,6 +72,9 @@ class Settings:
     # (for deployments without a public base URL).
     share_links: str = "redirect"
     embedded_port: int = 0
+    # Where rate-limit counters live (a `limits` storage URI such as redis://host:6379);
+    # None keeps them in the process, which is right for a single instance.
+    rate_limit_storage: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -251,6 +254,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         embedded_port=positive_int("CLOUDBOX_EMBEDDED_GCS_PORT", 1)
         if get("CLOUDBOX_EMBEDDED_GCS_PORT")
         else 0,
+        rate_limit_storage=get("CLOUDBOX_RATE_LIMIT_STORAGE"),
     )
     if problems:
         raise ConfigError(problems)
