@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -157,5 +158,7 @@ class IngestJobRow(Base):
     result: Mapped[str | None] = mapped_column(Text)
     image_id: Mapped[str | None] = mapped_column(String(16))
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the sender was not linked yet: the reply then says "saved after linking".
+    waited_for_link: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -141,3 +141,18 @@ def app(services: Services):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app):  # type: ignore[no-untyped-def]
     return app.test_client()
+
+
+@pytest.fixture
+def chat(app):  # type: ignore[no-untyped-def]
+    """The app's chat runtime (command core, ingest queue and worker). The worker is not
+    started in tests: call `chat.worker.drain()` to work off what the app enqueued."""
+    from web_oauth.front_ends import CHAT_KEY
+
+    return app.extensions[CHAT_KEY]
+
+
+@pytest.fixture
+def ingest(chat):  # type: ignore[no-untyped-def]
+    """The app's IngestWorker (queue at `ingest.queue`); drive it with `ingest.drain()`."""
+    return chat.worker

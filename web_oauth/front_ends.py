@@ -1,12 +1,28 @@
-"""Registers every front end on the app. One line per front end, in the order they match."""
+"""Registers every front end on the app, and the chat runtime they share."""
 
 from __future__ import annotations
 
+import atexit
+
 from flask import Flask
 
+from bot.runtime import ChatRuntime
 from storage.services import Services
+
+CHAT_KEY = "cloudbox_ingest"
+ON_LINKED_KEY = "cloudbox_on_linked"
 
 
 def register(app: Flask, services: Services) -> None:
-    # Each front end adds its own line here (link flow, share links, gallery, Slack, Chat).
-    return None
+    chat = ChatRuntime.build(services)
+    app.extensions[CHAT_KEY] = chat
+    # The web link flow calls these with the Identity it just linked.
+    app.extensions.setdefault(ON_LINKED_KEY, []).append(chat.worker.release)
+
+    # Each front end adds its registration below.
+
+    # Tests drive the worker with drain(); a served process works the queue in the background
+    # and first resumes whatever a previous process left (persisted before it was acknowledged).
+    if app.config.get("CLOUDBOX_INGEST_THREADS", True) and not app.testing:
+        chat.worker.start()
+        atexit.register(chat.worker.stop)

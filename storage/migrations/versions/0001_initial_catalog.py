@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("result", sa.Text(), nullable=True),
         sa.Column("image_id", sa.String(length=16), nullable=True),
         sa.Column("replied_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("waited_for_link", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),

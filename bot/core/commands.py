@@ -1,0 +1,181 @@
+"""Parsing `/cloudbox …` text into typed commands. Pure: no I/O, no platform payloads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from storage.accounts import Identity
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: their chat identity and a display name for "shared by"."""
+
+    identity: Identity
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Help:
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    pass
+
+
+@dataclass(frozen=True)
+class Unlink:
+    choice: str = ""  # "" asks; "keep" keeps the library; "delete" deletes it first
+
+
+@dataclass(frozen=True)
+class WhoAmI:
+    pass
+
+
+@dataclass(frozen=True)
+class ListImages:
+    page: int = 1
+    words: str = ""
+
+
+@dataclass(frozen=True)
+class ShareImage:
+    ref: str
+    ttl: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class Unshare:
+    ref: str
+
+
+@dataclass(frozen=True)
+class Links:
+    pass
+
+
+@dataclass(frozen=True)
+class DeleteImage:
+    ref: str
+    confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """Text that is not a command; `problem` says what is wrong, `verb` which usage to show."""
+
+    problem: str
+    verb: str = ""
+
+
+Command = Help | Link | Unlink | WhoAmI | ListImages | ShareImage | Unshare | Links | DeleteImage | Invalid
+
+USAGE = {
+    "help": "help — what CloudBox can do",
+    "link": "link — connect your Google account (your library lives there)",
+    "unlink": "unlink — disconnect this chat account from your Google account",
+    "whoami": "whoami — which Google account this chat account uses",
+    "list": "list [page] [words] — your images, newest first, e.g. `list 2 beach`",
+    "share": "share <image> [for <duration>] — post a link that expires, e.g. `share k3m9x2abcd for 3 days`",
+    "unshare": "unshare <image|link> — turn off links to an image, or one link",
+    "links": "links — your links that still work",
+    "delete": "delete <image> — delete an image (asks first)",
+}
+
+_DURATION_RE = re.compile(
+    r"^(\d{1,4})\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?)$", re.IGNORECASE
+)
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_QUOTES = "\"'“”‘’"
+MAX_TEXT = 1000
+
+
+def parse(text: str) -> Command:
+    """Turn the text after `/cloudbox` (or a DM message) into a command."""
+    text = " ".join((text or "").split())
+    if len(text) > MAX_TEXT:
+        return Invalid("That is too long for a command.")
+    if not text:
+        return Help()
+    verb, _, rest = text.partition(" ")
+    verb = verb.lower().lstrip("/")
+    match verb:
+        case "help" | "?":
+            return Help(rest.lower())
+        case "link" | "login" | "connect":
+            return Link()
+        case "unlink" | "disconnect":
+            choice = rest.lower()
+            if choice not in ("", "keep", "delete"):
+                return Invalid("Say `unlink keep` or `unlink delete`.", "unlink")
+            return Unlink(choice)
+        case "whoami" | "me":
+            return WhoAmI()
+        case "list" | "ls":
+            return _list(rest)
+        case "share":
+            return _share(rest)
+        case "unshare" | "revoke":
+            ref = _unquote(rest)
+            return Unshare(ref) if ref else Invalid("Which image or link?", "unshare")
+        case "links":
+            return Links()
+        case "delete" | "del" | "rm":
+            return _delete(rest)
+    return Invalid(f"I don't know “{_clip(verb)}”.")
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """ "3 days", "12h", "90 minutes", "1 week" -> timedelta; None if it is not a duration."""
+    match = _DURATION_RE.match(text.strip())
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), match.group(2)[0].lower()
+    return timedelta(**{_UNITS[unit]: amount})
+
+
+def _list(rest: str) -> Command:
+    words = rest.split()
+    page = 1
+    if words and words[0].isdigit():
+        page = int(words.pop(0))
+        if page < 1 or page > 100_000:
+            return Invalid("Pages start at 1.", "list")
+    return ListImages(page, " ".join(words))
+
+
+def _share(rest: str) -> Command:
+    ref, ttl = rest, None
+    before, sep, after = rest.rpartition(" for ")
+    if sep:
+        ttl = parse_duration(after)
+        if ttl is None:
+            return Invalid(f"“{_clip(after)}” is not a duration; try `for 2 hours` or `for 3 days`.", "share")
+        ref = before
+    ref = _unquote(ref)
+    if not ref:
+        return Invalid("Which image? Name it by its id (see `list`) or its file name.", "share")
+    return ShareImage(ref, ttl)
+
+
+def _delete(rest: str) -> Command:
+    confirmed = False
+    if rest.lower().endswith(" confirm"):
+        rest, confirmed = rest[: -len(" confirm")], True
+    ref = _unquote(rest)
+    if not ref:
+        return Invalid("Which image? Name it by its id (see `list`) or its file name.", "delete")
+    return DeleteImage(ref, confirmed)
+
+
+def _unquote(text: str) -> str:
+    return text.strip().strip(_QUOTES).strip()
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

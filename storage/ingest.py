@@ -1,0 +1,440 @@
+"""Durable ingestion of chat files: persisted before the event is acknowledged, then worked off.
+
+A chat adapter turns each file of a message into an `IncomingFile` and calls
+`IngestQueue.enqueue` before acknowledging the event. A unique key on (platform, tenant, file id)
+makes retried events, the same file arriving through two events, and two instances handling
+one event all collapse into one job. `IngestWorker` threads claim jobs with a lease (so a job
+whose process died is picked up again), download through the platform's fetcher, store through
+the library, and send one report per chat message once all its files are finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, BinaryIO
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from .accounts import Accounts, Identity
+from .db import transaction
+from .errors import NotFound, Rejected, StorageError, StorageUnavailable
+from .library import Image, Library, Source
+from .models import IngestJobRow, utcnow
+
+log = logging.getLogger(__name__)
+
+LINK_WAIT = timedelta(hours=1)  # how long files from someone not yet linked are kept
+MAX_ATTEMPTS = 6
+RUNNABLE = ("queued", "running")
+FINISHED = ("done", "failed", "expired")
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    identity: Identity
+    file_id: str
+    file_name: str
+    batch: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    identity: Identity
+    file_id: str
+    file_name: str
+    batch: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    result: str | None
+    image_id: str | None
+    waited_for_link: bool
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: IngestJobRow) -> Job:
+        return cls(
+            id=row.id,
+            identity=Identity(row.platform, row.tenant, row.chat_user),
+            file_id=row.source_file_id,
+            file_name=row.file_name,
+            batch=row.batch,
+            payload=dict(row.payload or {}),
+            status=row.status,
+            attempts=row.attempts,
+            result=row.result,
+            image_id=row.image_id,
+            waited_for_link=row.waited_for_link,
+            created_at=row.created_at,
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: Job
+    image: Image | None
+    refused: str | None
+    created: bool = False
+
+
+Fetch = Callable[[Job], AbstractContextManager[BinaryIO]]
+Report = Callable[[list[Outcome], bool], None]
+AskToLink = Callable[[list[Job]], None]
+
+
+@dataclass(frozen=True)
+class _Platform:
+    fetch: Fetch
+    report: Report
+    ask_to_link: AskToLink
+
+
+class IngestQueue:
+    """The ingest_jobs table: enqueue, claim with a lease, finish, and batch bookkeeping."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utcnow):
+        self._sessions = sessions
+        self._now = clock
+
+    def enqueue(self, files: list[IncomingFile]) -> int:
+        """Persist files to ingest; returns how many were new (repeats are ignored)."""
+        if not files:
+            return 0
+        now = self._now()
+        added = 0
+        with transaction(self._sessions) as session:
+            insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
+            for f in files:
+                statement = (
+                    insert(IngestJobRow)
+                    .values(
+                        platform=f.identity.platform,
+                        tenant=f.identity.tenant,
+                        chat_user=f.identity.chat_user,
+                        source_file_id=f.file_id,
+                        file_name=f.file_name[:255],
+                        batch=f.batch[:255],
+                        payload=f.payload,
+                        status="queued",
+                        attempts=0,
+                        waited_for_link=False,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing(index_elements=["platform", "tenant", "source_file_id"])
+                )
+                added += session.execute(statement).rowcount  # type: ignore[attr-defined]
+        return added
+
+    def claim(self, *, limit: int = 1, lease: timedelta = timedelta(minutes=5)) -> list[Job]:
+        """Take runnable jobs: queued ones that are due, and running ones whose lease lapsed."""
+        now = self._now()
+        runnable = or_(
+            and_(
+                IngestJobRow.status == "queued",
+                or_(IngestJobRow.lease_until.is_(None), IngestJobRow.lease_until <= now),
+            ),
+            and_(IngestJobRow.status == "running", IngestJobRow.lease_until <= now),
+        )
+        with self._sessions() as session:
+            candidates = session.scalars(
+                select(IngestJobRow.id).where(runnable).order_by(IngestJobRow.id).limit(limit * 4)
+            ).all()
+        claimed: list[Job] = []
+        for job_id in candidates:
+            if len(claimed) >= limit:
+                break
+            # Compare-and-set: of several workers (threads or processes) exactly one wins.
+            with transaction(self._sessions) as session:
+                won = session.execute(
+                    update(IngestJobRow)
+                    .where(IngestJobRow.id == job_id, runnable)
+                    .values(
+                        status="running",
+                        lease_until=now + lease,
+                        attempts=IngestJobRow.attempts + 1,
+                        updated_at=now,
+                    )
+                ).rowcount  # type: ignore[attr-defined]
+                if won:
+                    claimed.append(Job.from_row(session.get_one(IngestJobRow, job_id)))
+        return claimed
+
+    def finish(
+        self, job: Job, *, status: str, result: str | None = None, image_id: str | None = None
+    ) -> None:
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(IngestJobRow)
+                .where(IngestJobRow.id == job.id)
+                .values(
+                    status=status, result=result, image_id=image_id, lease_until=None, updated_at=self._now()
+                )
+            )
+
+    def retry_later(self, job: Job, delay: timedelta, reason: str) -> None:
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(IngestJobRow)
+                .where(IngestJobRow.id == job.id)
+                .values(
+                    status="queued", lease_until=self._now() + delay, result=reason, updated_at=self._now()
+                )
+            )
+
+    def park_until_linked(self, job: Job) -> None:
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(IngestJobRow)
+                .where(IngestJobRow.id == job.id)
+                .values(status="waiting_link", waited_for_link=True, lease_until=None, updated_at=self._now())
+            )
+
+    def release(self, identity: Identity) -> int:
+        """Requeue the files someone sent in the last hour before linking."""
+        now = self._now()
+        with transaction(self._sessions) as session:
+            return int(
+                session.execute(
+                    update(IngestJobRow)
+                    .where(
+                        IngestJobRow.platform == identity.platform,
+                        IngestJobRow.tenant == identity.tenant,
+                        IngestJobRow.chat_user == identity.chat_user,
+                        IngestJobRow.status == "waiting_link",
+                        IngestJobRow.created_at > now - LINK_WAIT,
+                    )
+                    .values(status="queued", replied_at=None, lease_until=None, updated_at=now)
+                ).rowcount  # type: ignore[attr-defined]
+            )
+
+    def expire_waiting(self) -> int:
+        """Give up on files whose sender did not link within the hour."""
+        now = self._now()
+        with transaction(self._sessions) as session:
+            return int(
+                session.execute(
+                    update(IngestJobRow)
+                    .where(IngestJobRow.status == "waiting_link", IngestJobRow.created_at <= now - LINK_WAIT)
+                    .values(
+                        status="expired", result="was not saved: no Google account was linked within an hour"
+                    )
+                ).rowcount  # type: ignore[attr-defined]
+            )
+
+    def take_finished_batch(self, batch: str) -> list[Job] | None:
+        """The batch's jobs if none is still runnable and this caller is the one to reply."""
+        with transaction(self._sessions) as session:
+            rows = session.scalars(select(IngestJobRow).where(IngestJobRow.batch == batch)).all()
+            if not rows or any(r.status in RUNNABLE for r in rows):
+                return None
+            unreported = [Job.from_row(r) for r in rows if r.replied_at is None]
+            won = session.execute(
+                update(IngestJobRow)
+                .where(IngestJobRow.batch == batch, IngestJobRow.replied_at.is_(None))
+                .values(replied_at=self._now())
+            ).rowcount  # type: ignore[attr-defined]
+            if not won:
+                return None
+            return unreported
+
+    def get(self, job_id: int) -> Job:
+        with self._sessions() as session:
+            return Job.from_row(session.get_one(IngestJobRow, job_id))
+
+    def jobs(self, *, batch: str | None = None) -> list[Job]:
+        with self._sessions() as session:
+            query = select(IngestJobRow).order_by(IngestJobRow.id)
+            if batch is not None:
+                query = query.where(IngestJobRow.batch == batch)
+            return [Job.from_row(r) for r in session.scalars(query)]
+
+    def has_runnable(self) -> bool:
+        with self._sessions() as session:
+            return (
+                session.scalar(select(IngestJobRow.id).where(IngestJobRow.status.in_(RUNNABLE)).limit(1))
+                is not None
+            )
+
+    def purge_finished(self, older_than: timedelta = timedelta(days=7)) -> int:
+        with transaction(self._sessions) as session:
+            return int(
+                session.execute(
+                    delete(IngestJobRow).where(
+                        IngestJobRow.status.in_(FINISHED), IngestJobRow.updated_at < self._now() - older_than
+                    )
+                ).rowcount  # type: ignore[attr-defined]
+            )
+
+
+class IngestWorker:
+    """Threads that work off the queue; `drain()` does the same work in the caller (tests)."""
+
+    def __init__(
+        self,
+        queue: IngestQueue,
+        library: Library,
+        accounts: Accounts,
+        *,
+        threads: int = 4,
+        lease: timedelta = timedelta(minutes=5),
+        poll_seconds: float = 2.0,
+        backoff: Callable[[int], timedelta] | None = None,
+    ):
+        self.queue = queue
+        self._library = library
+        self._accounts = accounts
+        self._platforms: dict[str, _Platform] = {}
+        self._threads_wanted = threads
+        self._lease = lease
+        self._poll = poll_seconds
+        self._backoff = backoff or (lambda attempt: timedelta(seconds=min(60, 2**attempt)))
+        self._wakeups = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._threads: list[threading.Thread] = []
+
+    def register(self, platform: str, *, fetch: Fetch, report: Report, ask_to_link: AskToLink) -> None:
+        self._platforms[platform] = _Platform(fetch, report, ask_to_link)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stopping = False
+        for n in range(self._threads_wanted):
+            thread = threading.Thread(target=self._run, name=f"cloudbox-ingest-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def wake(self) -> None:
+        with self._cond:
+            self._wakeups += 1
+            self._cond.notify_all()
+
+    def release(self, identity: Identity) -> int:
+        """After someone links: their waiting files are saved now."""
+        count = self.queue.release(identity)
+        if count:
+            self.wake()
+        return count
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Work in this thread until nothing is runnable now (delayed retries stay queued)."""
+        deadline = threading.Event()
+        timer = threading.Timer(timeout, deadline.set)
+        timer.start()
+        try:
+            while not deadline.is_set():
+                jobs = self.queue.claim(limit=1, lease=self._lease)
+                if not jobs:
+                    return
+                self.process(jobs[0])
+            raise TimeoutError("ingest queue did not drain in time")
+        finally:
+            timer.cancel()
+
+    def _run(self) -> None:
+        ticks = 0
+        while not self._stopping:
+            with self._cond:
+                seen = self._wakeups
+            try:
+                jobs = self.queue.claim(limit=1, lease=self._lease)
+                if jobs:
+                    self.process(jobs[0])
+                    continue
+                ticks += 1
+                if ticks % 30 == 0:
+                    self.queue.expire_waiting()
+            except Exception:
+                log.exception("ingest worker loop failed; continuing")
+            with self._cond:
+                if self._wakeups == seen and not self._stopping:
+                    self._cond.wait(self._poll)
+
+    # -- one job --------------------------------------------------------------------------
+
+    def process(self, job: Job) -> None:
+        platform = self._platforms.get(job.identity.platform)
+        if platform is None:
+            self.queue.retry_later(job, timedelta(minutes=1), "no handler for this platform in this process")
+            return
+        owner = self._accounts.owner_of(job.identity)
+        if owner is None:
+            self.queue.park_until_linked(job)
+            self._maybe_report(job.batch, platform)
+            return
+        try:
+            with platform.fetch(job) as stream:
+                upload = self._library.upload(
+                    owner,
+                    stream,
+                    filename=job.file_name,
+                    source=Source(job.identity.platform, job.identity.tenant, job.file_id),
+                )
+        except Rejected as exc:
+            self.queue.finish(job, status="failed", result=exc.message)
+        except Exception as exc:  # transient: the download or the bucket failed
+            if job.attempts >= MAX_ATTEMPTS:
+                log.warning(
+                    "giving up on job %s after %s attempts: %s", job.id, job.attempts, type(exc).__name__
+                )
+                message = (
+                    "could not be saved: storage or the chat service did not answer. Please send it again."
+                )
+                self.queue.finish(job, status="failed", result=message)
+            else:
+                if not isinstance(exc, StorageUnavailable | StorageError):
+                    log.warning("job %s attempt %s failed: %s", job.id, job.attempts, type(exc).__name__)
+                self.queue.retry_later(job, self._backoff(job.attempts), type(exc).__name__)
+                self.wake()
+                return
+        else:
+            status = "created" if upload.created else "existing"
+            self.queue.finish(job, status="done", result=status, image_id=upload.image.id)
+        self._maybe_report(job.batch, platform)
+
+    def _maybe_report(self, batch: str, platform: _Platform) -> None:
+        jobs = self.queue.take_finished_batch(batch)
+        if not jobs:
+            return
+        try:
+            waiting = [j for j in jobs if j.status == "waiting_link"]
+            if waiting:
+                platform.ask_to_link(waiting)
+            finished = [j for j in jobs if j.status in FINISHED]
+            if finished:
+                platform.report(self._outcomes(finished), any(j.waited_for_link for j in finished))
+        except Exception:
+            log.exception("could not send the report for batch %s", batch)
+
+    def _outcomes(self, jobs: list[Job]) -> list[Outcome]:
+        outcomes = []
+        for job in jobs:
+            image = None
+            owner = self._accounts.owner_of(job.identity)
+            if job.status == "done" and job.image_id and owner is not None:
+                try:
+                    image = self._library.get(owner, job.image_id)
+                except NotFound:
+                    image = None
+            refused = None if image else (job.result if job.status != "done" else "was deleted meanwhile")
+            outcomes.append(Outcome(job, image, refused, created=job.result == "created"))
+        return outcomes

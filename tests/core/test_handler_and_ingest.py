@@ -1,0 +1,119 @@
+"""The command core and the ingest worker over the real library (fake-gcs-server, SQLite/PG)."""
+
+import io
+from contextlib import contextmanager
+
+import pytest
+
+from bot.core.commands import Actor
+from storage.accounts import Identity
+from storage.errors import Rejected
+from storage.ingest import IncomingFile
+from tests.standins import images
+
+ALICE = Identity("slack", "T1", "U1")
+
+
+@pytest.fixture
+def linked(services):
+    owner = services.accounts.ensure_account("2001", "alice@example.com")
+    services.accounts.link(ALICE, owner)
+    return owner
+
+
+def test_unlinked_person_gets_a_link_button(chat):
+    reply = chat.core.handle(Actor(ALICE), "list")
+    assert reply.buttons and reply.buttons[0].url.startswith("http://127.0.0.1:5000/link/")
+
+
+def test_list_share_delete_through_the_core(chat, services, linked):
+    image = services.library.upload(linked, io.BytesIO(images.png(5)), filename="cat.png").image
+    listing = chat.core.handle(Actor(ALICE), "list")
+    assert [i.image.id for i in listing.items] == [image.id]
+    assert {b.command for b in listing.items[0].buttons} == {f"share {image.id}", f"delete {image.id}"}
+
+    shared = chat.core.handle(Actor(ALICE, "Alice"), "share cat.png for 2 hours")
+    assert shared.public and "/s/" in shared.text and "*Alice*" in shared.text
+
+    ask = chat.core.handle(Actor(ALICE), f"delete {image.id}")
+    assert ask.buttons[0].style == "danger" and ask.buttons[0].command == f"delete {image.id} confirm"
+    assert services.library.list(linked).total == 1
+    done = chat.core.handle(Actor(ALICE), ask.buttons[0].command)
+    assert "Deleted" in done.text and services.library.list(linked).total == 0
+
+
+def test_unknown_image_is_a_private_explanation(chat, linked):
+    reply = chat.core.handle(Actor(ALICE), "share nosuchimage")
+    assert not reply.public and "no image called" in reply.text
+
+
+class Recorder:
+    def __init__(self, files):
+        self.files, self.reports, self.asked = files, [], []
+
+    @contextmanager
+    def fetch(self, job):
+        data = self.files[job.file_id]
+        if isinstance(data, Exception):
+            raise data
+        yield io.BytesIO(data)
+
+    def report(self, outcomes, linked_now):
+        self.reports.append((outcomes, linked_now))
+
+    def ask_to_link(self, jobs):
+        self.asked.append(jobs)
+
+
+def _register(ingest, files):
+    recorder = Recorder(files)
+    ingest.register("slack", fetch=recorder.fetch, report=recorder.report, ask_to_link=recorder.ask_to_link)
+    return recorder
+
+
+def test_repeated_enqueue_saves_once_and_reports_once(ingest, services, linked):
+    recorder = _register(ingest, {"F1": images.png(1), "F2": images.pdf()})
+    files = [
+        IncomingFile(ALICE, "F1", "a.png", "T1:D1:1.0", {}),
+        IncomingFile(ALICE, "F2", "b.png", "T1:D1:1.0", {}),
+    ]
+    assert ingest.queue.enqueue(files) == 2
+    assert ingest.queue.enqueue(files) == 0  # a retried event
+    ingest.drain()
+    assert services.library.list(linked).total == 1
+    assert len(recorder.reports) == 1
+    outcomes, linked_now = recorder.reports[0]
+    assert [o.image is not None for o in outcomes] == [True, False]
+    assert "PDF" in outcomes[1].refused and not linked_now
+
+
+def test_files_from_unlinked_sender_wait_and_are_saved_after_linking(ingest, services):
+    recorder = _register(ingest, {"F9": images.jpeg(9)})
+    ingest.queue.enqueue([IncomingFile(ALICE, "F9", "x.jpg", "T1:D1:2.0", {})])
+    ingest.drain()
+    assert len(recorder.asked) == 1 and not recorder.reports
+    owner = services.accounts.ensure_account("2002", "a2@example.com")
+    services.accounts.link(ALICE, owner)
+    assert ingest.release(ALICE) == 1
+    ingest.drain()
+    ((outcomes, linked_now),) = recorder.reports
+    assert linked_now and outcomes[0].image is not None
+    assert services.library.list(owner).total == 1
+
+
+def test_transient_failures_are_retried_then_reported(ingest, services, linked):
+    ingest._backoff = lambda attempt: __import__("datetime").timedelta(0)
+    recorder = _register(ingest, {"F3": ConnectionError("reset")})
+    ingest.queue.enqueue([IncomingFile(ALICE, "F3", "c.png", "b3", {})])
+    ingest.drain()
+    ((outcomes, _),) = recorder.reports
+    assert "could not be saved" in outcomes[0].refused
+    assert ingest.queue.jobs()[0].attempts == 6
+
+
+def test_permanent_refusal_from_fetcher(ingest, linked):
+    recorder = _register(ingest, {"F4": Rejected("is a Google Drive file; send it as an upload")})
+    ingest.queue.enqueue([IncomingFile(ALICE, "F4", "d.png", "b4", {})])
+    ingest.drain()
+    ((outcomes, _),) = recorder.reports
+    assert "Drive" in outcomes[0].refused
