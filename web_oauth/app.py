@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 from storage.services import Services
-from storage.settings import Settings
+from storage.settings import ConfigError, Settings
 
 from . import cli, health, setup_page
 
@@ -31,7 +31,13 @@ def create_app(
     """Build the CloudBox web app. Tests pass their own settings or services."""
     if services is not None:
         settings = services.settings
-    settings = settings or Settings.from_env()
+    _configure_logging()
+    if settings is None:
+        try:
+            settings = Settings.from_env()
+        except ConfigError as exc:
+            # Every problem, by name, instead of a traceback; the process cannot start.
+            raise SystemExit(str(exc)) from None
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -61,6 +67,12 @@ def _register_front_ends(app: Flask, services: Services) -> None:
     from . import front_ends
 
     front_ends.register(app, services)
+
+
+def _configure_logging() -> None:
+    """INFO to stderr unless the server (gunicorn, a test runner) has configured logging."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def services_of(app: Flask) -> Services:
