@@ -1,0 +1,216 @@
+"""Image intake: recognised by bytes, hostile input refused with a reason, names made safe."""
+
+from __future__ import annotations
+
+import functools
+import io
+import unicodedata
+
+import pytest
+from PIL import Image
+
+from storage import images
+from storage.errors import Rejected
+from tests.standins import images as samples
+
+LIMIT = 50 * 1024 * 1024
+pixel_bomb = functools.cache(samples.pixel_bomb)  # slow to make; made once
+
+
+def encode(fmt: str, size: tuple[int, int] = (64, 48), **kw: object) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "teal").save(out, fmt, **kw)
+    return out.getvalue()
+
+
+def intake(data: bytes, *, max_bytes: int = LIMIT, max_pixels: int = 100_000_000) -> images.ImageInfo:
+    received = images.receive(io.BytesIO(data), max_bytes=max_bytes)
+    try:
+        return images.inspect(received, max_pixels=max_pixels)
+    finally:
+        received.close()
+
+
+def preview_of(data: bytes) -> Image.Image:
+    received = images.receive(io.BytesIO(data), max_bytes=LIMIT)
+    try:
+        images.inspect(received, max_pixels=100_000_000)
+        preview = images.make_preview(received)
+    finally:
+        received.close()
+    img = Image.open(io.BytesIO(preview))
+    img.load()
+    return img
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "extension"),
+    [
+        pytest.param(samples.png(1), "image/png", "png", id="png"),
+        pytest.param(samples.jpeg(1), "image/jpeg", "jpg", id="jpeg"),
+        pytest.param(samples.gif(), "image/gif", "gif", id="gif"),
+        pytest.param(encode("WEBP"), "image/webp", "webp", id="webp"),
+        pytest.param(samples.heic(), "image/heic", "heic", id="heic"),
+        pytest.param(encode("AVIF"), "image/avif", "avif", id="avif"),
+    ],
+)
+def test_accepted_formats_are_recognised_by_their_bytes(
+    data: bytes, content_type: str, extension: str
+) -> None:
+    info = intake(data)
+    assert (info.content_type, info.extension) == (content_type, extension)
+    assert (info.width, info.height) == (64, 48)
+    preview = preview_of(data)
+    assert preview.format == "JPEG"
+    assert preview.size == (64, 48)  # small images are not enlarged
+
+
+def test_receive_hashes_and_counts_what_it_copies() -> None:
+    import hashlib
+
+    data = samples.png(3)
+    received = images.receive(iter([data[:10], b"", data[10:]]), max_bytes=LIMIT)
+    try:
+        assert received.size == len(data)
+        assert received.sha256 == hashlib.sha256(data).hexdigest()
+        assert received.file.read() == data
+    finally:
+        received.close()
+
+
+def test_preview_is_a_jpeg_no_larger_than_512_pixels() -> None:
+    preview = preview_of(encode("PNG", size=(2000, 1000)))
+    assert preview.format == "JPEG"
+    assert preview.size == (512, 256)
+    tall = preview_of(encode("JPEG", size=(600, 3000)))
+    assert max(tall.size) == 512 and tall.size[1] == 512
+
+
+def test_preview_applies_exif_orientation() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    preview = preview_of(encode("JPEG", size=(200, 100), exif=exif.tobytes()))
+    assert preview.size == (100, 200)
+
+
+def test_transparent_preview_is_flattened_on_white() -> None:
+    out = io.BytesIO()
+    Image.new("RGBA", (32, 32), (255, 0, 0, 0)).save(out, "PNG")
+    preview = preview_of(out.getvalue())
+    assert preview.mode == "RGB"
+    r, g, b = preview.getpixel((16, 16))  # type: ignore[misc]
+    assert min(r, g, b) > 240
+
+
+def many_frames_gif(frames: int) -> bytes:
+    # Alternating colours: identical neighbours would be merged into one frame by Pillow.
+    first, *rest = [Image.new("P", (2, 2), i % 2) for i in range(frames)]
+    out = io.BytesIO()
+    first.save(out, "GIF", save_all=True, append_images=rest, optimize=False)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        pytest.param(samples.pdf(), "is a PDF", id="pdf"),
+        pytest.param(samples.svg_with_script(), "SVG", id="svg-with-script"),
+        pytest.param(b'<?xml version="1.0"?>\n' + samples.svg_with_script(), "SVG", id="svg-xml-prolog"),
+        pytest.param(samples.html(), "web page", id="html"),
+        pytest.param(samples.png_with_html_appended(), "markup or script", id="png-html-polyglot"),
+        pytest.param(b"<html><body>" + b"x" * 100 + b"</body></html>", "web page", id="html-no-doctype"),
+        pytest.param(samples.truncated_jpeg(), "damaged or truncated", id="truncated-jpeg"),
+        pytest.param(b"", "is empty", id="zero-bytes"),
+        pytest.param(pixel_bomb(), "megapixel", id="pixel-bomb"),
+        pytest.param(many_frames_gif(images.MAX_FRAMES + 1), "frames", id="too-many-frames"),
+        pytest.param(b"GIF89a" + b"\x00" * 30, "", id="gif-header-only"),
+        pytest.param(b"hello, I am text pretending to be image.png", "not an image", id="text"),
+    ],
+)
+def test_hostile_or_broken_input_is_refused_with_a_reason(data: bytes, reason: str) -> None:
+    with pytest.raises(Rejected) as caught:
+        intake(data)
+    assert reason in caught.value.message
+
+
+def test_zip_riding_on_a_jpeg_is_refused() -> None:
+    with pytest.raises(Rejected, match="another file format"):
+        intake(samples.jpeg(5) + b"PK\x03\x04" + b"\x00" * 64)
+
+
+def test_many_frames_count_against_the_pixel_budget() -> None:
+    data = many_frames_gif(20)  # 20 frames of 2×2 = 80 pixels
+    assert intake(data, max_pixels=100).frames == 20
+    with pytest.raises(Rejected, match="frames"):
+        intake(data, max_pixels=10)
+
+
+def test_oversize_input_is_refused_without_reading_it_all() -> None:
+    reads = 0
+
+    def endless():  # type: ignore[no-untyped-def]
+        nonlocal reads
+        while True:
+            reads += 1
+            yield b"\xff" * 65536
+
+    with pytest.raises(Rejected, match="larger than the 1 MB limit"):
+        images.receive(endless(), max_bytes=1024 * 1024)
+    assert reads <= 17
+
+
+def bitmap_png(size: tuple[int, int]) -> bytes:
+    out = io.BytesIO()
+    Image.new("1", size, 0).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_image_between_pillows_threshold_and_the_limit_is_accepted() -> None:
+    # 95 MP: above Pillow's 89 MP warning, below CloudBox's 100 MP default.
+    assert intake(bitmap_png((10_000, 9_500))).height == 9_500
+
+
+def test_pixel_bomb_reason_names_the_limit() -> None:
+    with pytest.raises(Rejected, match="more pixels than the 100-megapixel limit"):
+        intake(pixel_bomb())
+
+
+def test_pixel_limit_is_configurable() -> None:
+    data = encode("PNG", size=(100, 100))
+    assert intake(data, max_pixels=10_000).width == 100
+    with pytest.raises(Rejected, match="megapixel"):
+        intake(data, max_pixels=9_999)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("../../etc/passwd.png", "passwd.png"),
+        ("C:\\Users\\eve\\secret.png", "secret.png"),
+        ("a\x00b.png", "ab.png"),
+        ("photo\u202egnp.exe", "photognp.exe"),
+        ("  .hidden.png. ", "hidden.png"),
+        ("", "image.png"),
+        (None, "image.png"),
+        ("../..", "image.png"),
+        ("tab\tand\nnewline.png", "tabandnewline.png"),
+        (b"caf\xe9.png", "caf\ufffd.png"),
+        ("café 写真.png".encode(), "café 写真.png"),
+    ],
+)
+def test_display_name_is_safe_to_show_and_store(raw: str | bytes | None, expected: str) -> None:
+    assert images.display_name(raw, "png") == expected
+
+
+def test_long_names_are_cut_keeping_the_extension() -> None:
+    name = images.display_name("x" * 500 + ".jpeg", "jpg")
+    assert len(name) <= 200 and name.endswith(".jpeg")
+    assert images.display_name("y" * 500, "png").startswith("y" * 190)
+    assert len(images.display_name("y" * 500, "png")) <= 200
+
+
+def test_display_name_never_contains_control_or_direction_characters() -> None:
+    hostile = "".join(chr(c) for c in range(0, 0x20)) + "\u202e\u200f\u2066\u2028name\u2029.png\x7f"
+    name = images.display_name(hostile, "png")
+    assert name == "name.png"
+    assert not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name)
