@@ -461,7 +461,9 @@ class Library:
             share, image_row = found
             if share.revoked_at is not None:
                 raise Revoked("This link has been turned off by the person who shared it.")
-            if share.expires_at <= now:
+            # Under a second left is expired too: a V4 URL counts whole seconds, so it would be
+            # born dead and the visitor would see a storage error instead of this message.
+            if share.expires_at - now < timedelta(seconds=1):
                 raise Expired("This link has expired.")
             session.execute(update(ShareRow).where(ShareRow.id == share.id).values(views=ShareRow.views + 1))
         image = Image.from_row(image_row)
