@@ -1,0 +1,1 @@
+"""The Google Chat bot: verified events in, Chat cards out."""

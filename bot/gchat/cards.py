@@ -1,0 +1,153 @@
+"""Rendering the command core's neutral `Reply` as Google Chat messages and event responses.
+
+A message is `text` (Chat's own *bold* / `code` markup, which the core already uses) plus one
+`cardsV2` card with a preview image and Share / Delete buttons per image. Clicking a button sends
+the command text back in the action parameters. Replies are private (`privateMessageViewer`)
+in spaces unless the core marks them public (`share`).
+
+Responses to an event use the schema of the event: a classic event gets the message itself
+(`actionResponse` for clicks and REQUEST_CONFIG), an add-on event gets it wrapped in
+`hostAppDataAction.chatDataAction.createMessageAction` (and `basic_authorization_prompt` for
+account linking).
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+from typing import Any
+
+from bot.core.replies import Button, ImageItem, Reply
+
+from .events import ChatEvent, Format
+
+CLASSIC_ACTION = "cloudbox"  # classic apps get every click on the one endpoint, by this name
+COMMAND_PARAM = "command"
+CANCEL_PARAM = "cancelled"
+CONFIRM_PARAMS = ("confirm_title", "confirm_text", "confirm_ok", "confirm_cancel")
+MAX_TEXT = 4000  # Chat's limit is 4,096 characters
+_DANGER = {"red": 0.75, "green": 0.11, "blue": 0.11, "alpha": 1}
+_BOLD_RE = re.compile(r"\*([^*\n]+)\*")
+_CODE_RE = re.compile(r"`([^`\n]+)`")
+_card_ids = itertools.count(1)
+
+
+def message(reply: Reply, *, fmt: Format, endpoint_url: str, viewer: str | None = None) -> dict[str, Any]:
+    """A Chat `Message` for a reply; `viewer` (users/<id>) makes it private to that person."""
+    text = reply.text
+    if reply.items and not reply.public:
+        # The card lists every image; the text only introduces it.
+        text = reply.title or reply.text.split("\n", 1)[0]
+    body: dict[str, Any] = {"text": _clip(text)}
+    card = _card(reply, fmt, endpoint_url)
+    if card is not None:
+        body["cardsV2"] = [{"cardId": f"cloudbox-{next(_card_ids)}", "card": card}]
+    if viewer:
+        body["privateMessageViewer"] = {"name": viewer}
+    return body
+
+
+def respond(event: ChatEvent, body: dict[str, Any]) -> dict[str, Any]:
+    """Answer an event with a new message, in the event's own schema."""
+    if event.format == "addon":
+        return {"hostAppDataAction": {"chatDataAction": {"createMessageAction": {"message": body}}}}
+    if event.kind == "click":
+        return {"actionResponse": {"type": "NEW_MESSAGE"}, **body}
+    return body
+
+
+def request_config(event: ChatEvent, url: str) -> dict[str, Any]:
+    """Ask Chat to show the person a private prompt with their account-linking URL."""
+    if event.format == "addon":
+        return {"basic_authorization_prompt": {"authorization_url": url, "resource": "CloudBox"}}
+    return {"actionResponse": {"type": "REQUEST_CONFIG", "url": url}}
+
+
+def confirmation(params: dict[str, str]) -> Reply:
+    """The question a button with a confirm step asks before its command runs."""
+    title, text, ok, cancel = (params.get(k, "") for k in CONFIRM_PARAMS)
+    command = params.get(COMMAND_PARAM, "")
+    return Reply(
+        f"*{title or 'Are you sure?'}*\n{text}",
+        title=title or "Are you sure?",
+        buttons=[
+            Button(ok or "OK", command=command, style="danger"),
+            Button(cancel or "Cancel", command=None),
+        ],
+    )
+
+
+# -- the card ---------------------------------------------------------------------------
+
+
+def _card(reply: Reply, fmt: Format, endpoint_url: str) -> dict[str, Any] | None:
+    sections = [_item_section(item, fmt, endpoint_url) for item in reply.items]
+    if reply.notes and reply.items:
+        paragraph = "<br>".join(_card_text(n) for n in reply.notes)
+        sections.append({"header": "Not saved", "widgets": [{"textParagraph": {"text": paragraph}}]})
+    if reply.buttons:
+        if not reply.items:
+            sections.append({"widgets": [{"textParagraph": {"text": _card_text(reply.text)}}]})
+        sections.append({"widgets": [_button_list(reply.buttons, fmt, endpoint_url)]})
+    if not sections:
+        return None
+    card: dict[str, Any] = {"sections": sections}
+    if reply.title:
+        card["header"] = {"title": _clip(reply.title, 200)}
+    return card
+
+
+def _item_section(item: ImageItem, fmt: Format, endpoint_url: str) -> dict[str, Any]:
+    image = item.image
+    widgets: list[dict[str, Any]] = []
+    if item.preview_url:
+        widgets.append({"image": {"imageUrl": item.preview_url, "altText": _clip(image.name, 200)}})
+    widgets.append(
+        {"decoratedText": {"topLabel": image.id, "text": html.escape(item.subtitle), "wrapText": True}}
+    )
+    if item.buttons:
+        widgets.append(_button_list(item.buttons, fmt, endpoint_url))
+    return {"header": html.escape(_clip(image.name, 200)), "widgets": widgets}
+
+
+def _button_list(buttons: list[Button], fmt: Format, endpoint_url: str) -> dict[str, Any]:
+    return {"buttonList": {"buttons": [_button(b, fmt, endpoint_url) for b in buttons]}}
+
+
+def _button(button: Button, fmt: Format, endpoint_url: str) -> dict[str, Any]:
+    rendered: dict[str, Any] = {"text": _clip(button.label, 80)}
+    if button.url:
+        rendered["onClick"] = {"openLink": {"url": button.url}}
+    else:
+        params = {COMMAND_PARAM: button.command} if button.command else {CANCEL_PARAM: "1"}
+        if button.confirm is not None:
+            confirm = button.confirm
+            values = (confirm.title, confirm.text, confirm.ok, confirm.cancel)
+            params.update({k: v for k, v in zip(CONFIRM_PARAMS, values, strict=True)})
+        # Add-on apps must name the endpoint URL; classic apps get a function name.
+        function = endpoint_url if fmt == "addon" else CLASSIC_ACTION
+        rendered["onClick"] = {
+            "action": {
+                "function": function,
+                "parameters": [{"key": k, "value": v} for k, v in params.items()],
+            }
+        }
+    if button.style == "primary":
+        rendered["type"] = "FILLED"
+    elif button.style == "danger":
+        rendered["type"] = "FILLED"
+        rendered["color"] = _DANGER
+    return rendered
+
+
+def _card_text(text: str) -> str:
+    """Card widgets take Chat's HTML subset, not message markup."""
+    escaped = html.escape(text)
+    escaped = _BOLD_RE.sub(r"<b>\1</b>", escaped)
+    escaped = _CODE_RE.sub(r"<font color=\"#5f6368\">\1</font>", escaped)
+    return escaped.replace("\n", "<br>")
+
+
+def _clip(text: str, limit: int = MAX_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

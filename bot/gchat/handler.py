@@ -1,0 +1,190 @@
+"""What the Google Chat bot does with a verified event; the answer is the event response.
+
+Who is who: a Chat person is `Identity("gchat", tenant, user.name)`. `user.name` (users/<id>)
+is already unique across Google; the tenant is the person's Workspace customer (`domainId`) when
+Chat sends one, else "gchat" (consumer accounts have none). The tenant only groups identities;
+it never widens who may act for whom.
+
+Images: the files of a message are persisted in the ingest queue before the event is answered
+(so a crash after the answer loses nothing, and a repeated delivery is one job per attachment),
+the answer says "Saving N images…", and the worker posts the final card later through the Chat
+API. Working synchronously inside Chat's 30-second window was the alternative; it would hold the
+request open for large files and lose the files if the process died before answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from bot.core.commands import Actor, Help, Invalid, parse
+from bot.core.handler import CommandCore
+from bot.core.replies import Reply
+from storage.accounts import Accounts, Identity
+from storage.ingest import IncomingFile, IngestQueue, IngestWorker, Job, Outcome
+from storage.link_urls import make_link_url
+from storage.settings import Settings
+
+from . import cards
+from .events import ChatEvent, ChatUser
+from .media import ChatApi, ChatMediaFetcher
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "gchat"
+GREETING = (
+    "Hi, I'm *CloudBox*: I keep the images you send me in your own library, linked to your "
+    "Google account.\n"
+    "• Send me images in a direct message, or mention me with them in a space.\n"
+    "• `/cloudbox list` shows your images; `/cloudbox share <image>` posts a link that expires.\n"
+    "• `/cloudbox help` lists everything."
+)
+
+
+def identity_of(user: ChatUser) -> Identity:
+    return Identity(PLATFORM, user.domain_id or PLATFORM, user.name)
+
+
+class GchatHandler:
+    def __init__(
+        self,
+        settings: Settings,
+        accounts: Accounts,
+        core: CommandCore,
+        queue: IngestQueue,
+        worker: IngestWorker,
+        api: ChatApi,
+    ):
+        self._settings = settings
+        self._accounts = accounts
+        self._core = core
+        self._queue = queue
+        self._worker = worker
+        self._api = api
+        audience = settings.gchat_audience or ""
+        # Add-on buttons must name the endpoint URL; the configured audience is exactly that
+        # when it is a URL.
+        self.endpoint_url = audience if audience.startswith("http") else settings.url_for("/gchat/events")
+
+    def register(self) -> None:
+        """Give the ingest worker this platform's downloader and reply channel."""
+        self._worker.register(
+            PLATFORM, fetch=ChatMediaFetcher(self._api), report=self.report, ask_to_link=self.ask_to_link
+        )
+
+    # -- events ---------------------------------------------------------------------------
+
+    def handle(self, event: ChatEvent) -> dict[str, Any]:
+        user = event.user
+        if user is None or not user.is_human or event.kind in ("removed", "other"):
+            return {}
+        if event.kind == "click":
+            return self._click(event, user)
+        if event.attachments:
+            return self._ingest(event, user)
+        if event.kind == "added" and not event.text:
+            return cards.respond(event, self._message(event, user, Reply(GREETING, public=True)))
+        if event.kind == "command" and event.command_id != self._settings.gchat_command_id:
+            return self._say(event, user, Reply("I don't know that command. Try `/cloudbox help`."))
+        return self._command(event, user, event.text)
+
+    def _command(self, event: ChatEvent, user: ChatUser, text: str) -> dict[str, Any]:
+        identity = identity_of(user)
+        command = parse(text)
+        needs_account = not isinstance(command, Help | Invalid)
+        if needs_account and event.config_complete_url and self._accounts.owner_of(identity) is None:
+            return self._request_config(event, identity)
+        reply = self._core.handle(Actor(identity, user.display_name), text)
+        return self._say(event, user, reply)
+
+    def _click(self, event: ChatEvent, user: ChatUser) -> dict[str, Any]:
+        params = event.parameters
+        if params.get(cards.CANCEL_PARAM):
+            return self._say(event, user, Reply("OK, nothing changed."))
+        if params.get(cards.CONFIRM_PARAMS[0]):
+            return self._say(event, user, cards.confirmation(params))
+        return self._command(event, user, params.get(cards.COMMAND_PARAM, ""))
+
+    def _ingest(self, event: ChatEvent, user: ChatUser) -> dict[str, Any]:
+        identity = identity_of(user)
+        linked = self._accounts.owner_of(identity) is not None
+        batch = f"gchat:{event.message_name or secrets.token_hex(8)}"
+        payload_base = {
+            "space": event.space_name,
+            "thread": event.thread_name,
+            "format": event.format,
+            "viewer": "" if event.space_is_dm else user.name,
+            "asked_to_link": not linked and bool(event.config_complete_url),
+        }
+        files = [
+            IncomingFile(
+                identity=identity,
+                file_id=a.file_id,
+                file_name=a.content_name,
+                batch=batch,
+                payload={
+                    **payload_base,
+                    "resource_name": a.resource_name,
+                    "source": a.source,
+                    "content_type": a.content_type,
+                },
+            )
+            for a in event.attachments
+        ]
+        added = self._queue.enqueue(files)  # persisted before we answer: survives a crash
+        self._worker.wake()
+        if not linked:
+            if event.config_complete_url:
+                return self._request_config(event, identity)
+            return self._say(event, user, self._core.not_linked(Actor(identity, user.display_name)))
+        count = len(files)
+        if added == 0:
+            text = f"I already have {_files(count)} from this message; the answer is on its way."
+        else:
+            text = f"Saving {_files(count, 'image')}… I'll post what was saved in a moment."
+        return self._say(event, user, Reply(text))
+
+    def _request_config(self, event: ChatEvent, identity: Identity) -> dict[str, Any]:
+        url = make_link_url(self._settings, self._accounts, identity, return_url=event.config_complete_url)
+        return cards.request_config(event, url)
+
+    def _say(self, event: ChatEvent, user: ChatUser, reply: Reply) -> dict[str, Any]:
+        return cards.respond(event, self._message(event, user, reply))
+
+    def _message(self, event: ChatEvent, user: ChatUser, reply: Reply) -> dict[str, Any]:
+        viewer = None if reply.public or event.space_is_dm else user.name
+        return cards.message(reply, fmt=event.format, endpoint_url=self.endpoint_url, viewer=viewer)
+
+    # -- called by the ingest worker ------------------------------------------------------
+
+    def report(self, outcomes: list[Outcome], linked_now: bool) -> None:
+        """Post the one card for a message's files: what was saved, what was refused."""
+        reply = self._core.ingest_report(outcomes, linked_now=linked_now)
+        self._post(outcomes[0].job, reply)
+
+    def ask_to_link(self, jobs: list[Job]) -> None:
+        """The sender has not linked yet: their files wait an hour; tell them once."""
+        job = jobs[0]
+        if job.payload.get("asked_to_link"):
+            # Chat already showed the linking prompt when the message arrived.
+            reply = Reply(
+                f"I'm keeping {_files(len(jobs))} for an hour. Connect your Google account with "
+                "the prompt above and I save them right away."
+            )
+        else:
+            reply = self._core.not_linked(Actor(job.identity))
+        self._post(job, reply)
+
+    def _post(self, job: Job, reply: Reply) -> None:
+        payload = job.payload
+        viewer = None if reply.public else (str(payload.get("viewer") or "") or None)
+        fmt = "addon" if payload.get("format") == "addon" else "classic"
+        body = cards.message(reply, fmt=fmt, endpoint_url=self.endpoint_url, viewer=viewer)
+        self._api.create_message(
+            str(payload.get("space") or ""), body, thread_name=str(payload.get("thread") or "")
+        )
+
+
+def _files(count: int, noun: str = "file") -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
