@@ -13,9 +13,10 @@ import google.auth
 import google.auth.transport.requests
 import requests
 from google.api_core import exceptions as gexc
-from google.api_core.retry import Retry, if_transient_error
+from google.api_core.retry import Retry
 from google.auth.credentials import Credentials
 from google.cloud import storage
+from google.cloud.storage.retry import DEFAULT_RETRY
 
 from .errors import StorageError, StorageUnavailable
 from .settings import MAX_SIGNED_URL_TTL
@@ -34,11 +35,25 @@ _TRANSIENT = (
     gexc.GatewayTimeout,
     requests.ConnectionError,
     requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    ConnectionError,
 )
+
+
+def retry_policy(*, initial: float = 0.2, maximum: float = 5.0, timeout: float = 60.0) -> Retry:
+    """Retry transient errors with exponential backoff for at most `timeout` seconds.
+
+    The predicate must be google-cloud-storage's own: uploads and downloads fail with the media
+    layer's InvalidResponse (not api_core's TooManyRequests/ServiceUnavailable), which
+    api_core's `if_transient_error` does not recognise, so a 429 or 503 on an upload would
+    not be retried at all.
+    """
+    return DEFAULT_RETRY.with_delay(initial=initial, maximum=maximum, multiplier=2.0).with_timeout(timeout)
+
 
 # Every call is retried on transient errors with backoff; a create-only precondition makes
 # retried uploads safe (a retry can never overwrite).
-RETRY = Retry(predicate=if_transient_error, initial=0.2, maximum=5.0, multiplier=2.0, timeout=60.0)
+RETRY = retry_policy()
 # Health probes ask once and answer fast: the orchestrator (or the admin running `doctor`) asks
 # again, and a probe stuck in a minute of retries looks like a hung process.
 PROBE_TIMEOUT = 5.0
