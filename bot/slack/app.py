@@ -1,0 +1,94 @@
+"""Builds the Bolt app from Settings and the shared services, with explicit arguments only.
+
+Bolt falls back to SLACK_* environment variables for anything not given; CloudBox passes every
+value from its Settings so that nothing past the composition root reads the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from bot.runtime import ChatRuntime
+from storage.link_urls import make_link_url
+from storage.services import Services
+
+from . import commands, home, ingestion, install
+from .delivery import SlackDelivery
+from .fetcher import SlackFetcher
+from .tokens import TokenSource
+
+log = logging.getLogger(__name__)
+
+# slack_sdk logs request bodies (our Block Kit, with signed preview URLs) at DEBUG: keep its
+# clients on a logger that never goes below INFO.
+_sdk_log = logging.getLogger("cloudbox.slack.web")
+_sdk_log.setLevel(logging.INFO)
+
+
+@dataclass
+class SlackFrontEnd:
+    app: App
+    tokens: TokenSource
+    fetcher: SlackFetcher
+    delivery: SlackDelivery
+    home: home.HomeView
+
+
+def web_client(base_url: str, token: str | None = None) -> WebClient:
+    """A Web API client that honours 429 Retry-After and retries dropped connections."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=15,
+        logger=_sdk_log,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=3),
+        ],
+    )
+
+
+def build(
+    services: Services, chat: ChatRuntime, *, listener_executor: Executor | None = None
+) -> SlackFrontEnd:
+    """The Bolt app with every CloudBox listener, and the worker's Slack fetcher registered."""
+    settings = services.settings
+    # Without a signing secret the app only runs over Socket Mode (no HTTP route is mounted).
+    verify = settings.slack_signing_secret is not None
+    common = dict(
+        name="cloudbox",
+        logger=logging.getLogger("cloudbox.slack.bolt"),
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=verify,
+        listener_executor=listener_executor,
+    )
+    if settings.slack_multi_workspace:
+        oauth = install.oauth_settings(settings, services.engine)
+        app = App(client=web_client(settings.slack_api_url), oauth_settings=oauth, **common)  # type: ignore[arg-type]
+        assert oauth.installation_store is not None
+        tokens = TokenSource(installation_store=oauth.installation_store)
+        install.register_cleanup(app)
+    else:
+        app = App(client=web_client(settings.slack_api_url, settings.slack_bot_token), **common)  # type: ignore[arg-type]
+        tokens = TokenSource(bot_token=settings.slack_bot_token)
+
+    worker_client = web_client(settings.slack_api_url)  # token given per call, per workspace
+    fetcher = SlackFetcher(
+        worker_client, tokens, allowed_hosts=settings.slack_file_hosts, max_bytes=settings.max_upload_bytes
+    )
+    delivery = SlackDelivery(worker_client, tokens, chat.core)
+    view = home.HomeView(
+        services.library, services.accounts, lambda who: make_link_url(settings, services.accounts, who)
+    )
+
+    ingestion.register(app, chat.queue, chat.worker)  # before commands: first match wins
+    commands.register(app, chat.core, on_home_action=view.publish)
+    home.register(app, view)
+    chat.worker.register("slack", fetch=fetcher, report=delivery.report, ask_to_link=delivery.ask_to_link)
+    return SlackFrontEnd(app, tokens, fetcher, delivery, view)

@@ -1,0 +1,104 @@
+"""`/cloudbox …`, button clicks and DM text, run through the platform-neutral command core.
+
+Slack wants an answer within 3 s: every handler acknowledges first, then works, then posts
+the reply to the `response_url` (private unless the core marks it public, i.e. `share`).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.core.handler import CommandCore
+from bot.core.replies import Reply
+
+from . import blocks
+from .people import actor
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/cloudbox"
+SORRY = "Sorry, Slack did not take my answer (reference `{}`). Please try again in a moment."
+
+
+def register(
+    app: App, core: CommandCore, *, on_home_action: Callable[[BoltContext, WebClient], None]
+) -> None:
+    @app.command(COMMAND)
+    def slash_command(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
+        ack()
+        reply = core.handle(actor(context, body), body.get("text") or "")
+        _respond(respond, reply, what="command")
+
+    @app.action(blocks.COMMAND_ACTION_RE)
+    def button(
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+        respond: Respond | None,
+    ) -> None:
+        ack()
+        command = str(action.get("value") or "help")
+        reply = core.handle(actor(context, body), command)
+        if (body.get("container") or {}).get("type") == "view" or not body.get("response_url"):
+            # A click in App Home has no response_url: answer in the app's DM, refresh Home.
+            _post_dm(client, context, reply)
+            on_home_action(context, client)
+            return
+        assert respond is not None
+        # Paging rewrites the list in place; anything else is a new message below it.
+        paging = command.split(" ", 1)[0].lower() == "list" and not reply.public
+        _respond(respond, reply, what="button", replace_original=paging)
+
+    @app.action(blocks.URL_ACTION_RE)
+    def link_button(ack: Ack) -> None:
+        ack()  # the browser opens the URL; Slack still expects the click acknowledged
+
+    @app.event("message")
+    def dm_text(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+        # Plain DM text is a command ("list 2"); edits, joins, other subtypes and channel
+        # chatter are acknowledged and ignored.
+        if event.get("channel_type") != "im" or event.get("subtype") or not event.get("user"):
+            return
+        if not (event.get("text") or "").strip():
+            return
+        reply = core.handle(actor(context, event), event["text"])
+        message = blocks.message(reply)
+        try:
+            client.chat_postMessage(channel=event["channel"], thread_ts=event.get("thread_ts"), **message)
+        except SlackApiError as exc:
+            _log_api_error("DM reply", context, exc)
+
+
+def _respond(respond: Respond, reply: Reply, *, what: str, replace_original: bool = False) -> None:
+    message = blocks.message(reply)
+    kind = "in_channel" if reply.public else "ephemeral"
+    try:
+        respond(**message, response_type=kind, replace_original=replace_original)
+    except Exception as exc:  # the response_url expired or Slack refused the blocks
+        reference = secrets.token_hex(4)
+        log.warning("%s reply failed (reference %s): %s", what, reference, type(exc).__name__)
+        try:
+            respond(text=SORRY.format(reference), response_type="ephemeral")
+        except Exception:
+            log.warning("could not tell the person either (reference %s)", reference)
+
+
+def _post_dm(client: WebClient, context: BoltContext, reply: Reply) -> None:
+    try:
+        client.chat_postMessage(channel=context.user_id, **blocks.message(reply))
+    except SlackApiError as exc:
+        _log_api_error("Home reply", context, exc)
+
+
+def _log_api_error(what: str, context: BoltContext, exc: SlackApiError) -> None:
+    error = exc.response.get("error") if exc.response is not None else type(exc).__name__
+    log.warning("%s failed for team %s: %s", what, context.team_id, error)

@@ -1,0 +1,92 @@
+"""Posting the ingest worker's replies back to Slack: one per message, where it came from.
+
+DMs get a thread reply; channel mentions and the shortcut get a private (ephemeral) reply in
+the thread, falling back to a DM when the bot cannot post in that channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.core.commands import Actor
+from bot.core.handler import CommandCore
+from bot.core.replies import Reply
+from storage.ingest import Job, Outcome
+
+from . import blocks
+from .tokens import TokenSource
+
+log = logging.getLogger(__name__)
+
+_NO_EPHEMERAL_HERE = {"not_in_channel", "channel_not_found", "user_not_in_channel", "is_archived"}
+
+
+class SlackDelivery:
+    """`report` and `ask_to_link` for IngestWorker.register."""
+
+    def __init__(self, client: WebClient, tokens: TokenSource, core: CommandCore):
+        self._client = client
+        self._tokens = tokens
+        self._core = core
+
+    def report(self, outcomes: list[Outcome], linked_now: bool) -> None:
+        if outcomes:
+            reply = self._core.ingest_report(outcomes, linked_now=linked_now)
+            self.post(outcomes[0].job, reply)
+
+    def ask_to_link(self, jobs: list[Job]) -> None:
+        if not jobs:
+            return
+        job = jobs[0]
+        reply = self._core.not_linked(Actor(job.identity))
+        count = f"{len(jobs)} file{'s' if len(jobs) != 1 else ''}"
+        keep = f"I am keeping the {count} you just sent for an hour and will save them as soon as you link."
+        self.post(job, replace(reply, text=f"{reply.text}\n{keep}"))
+
+    def post(self, job: Job, reply: Reply) -> None:
+        """Send a reply for a job's message. Failures are logged (without secrets), not raised."""
+        where: dict[str, Any] = job.payload
+        try:
+            token = self._tokens.for_team(where.get("team"), where.get("enterprise"))
+            message = blocks.message(reply)
+            if where.get("private"):
+                self._post_private(token, where, message)
+            else:
+                self._client.chat_postMessage(
+                    token=token, channel=where["channel"], thread_ts=where.get("thread_ts"), **message
+                )
+        except SlackApiError as exc:
+            log.warning(
+                "could not reply for batch %s (team %s, channel %s): %s",
+                job.batch,
+                where.get("team"),
+                where.get("channel"),
+                _error(exc),
+            )
+        except Exception as exc:
+            log.warning("could not reply for batch %s: %s", job.batch, type(exc).__name__)
+
+    def _post_private(self, token: str, where: dict[str, Any], message: dict[str, Any]) -> None:
+        try:
+            self._client.chat_postEphemeral(
+                token=token,
+                channel=where["channel"],
+                user=where["user"],
+                thread_ts=where.get("thread_ts"),
+                **message,
+            )
+        except SlackApiError as exc:
+            if _error(exc) not in _NO_EPHEMERAL_HERE:
+                raise
+            # The bot is not in that channel: the person still hears back, in the app's DM.
+            self._client.chat_postMessage(token=token, channel=where["user"], **message)
+
+
+def _error(exc: SlackApiError) -> str:
+    response = exc.response
+    return str(response.get("error")) if response is not None else type(exc).__name__
