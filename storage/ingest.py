@@ -132,7 +132,8 @@ class IngestQueue:
                     )
                     .on_conflict_do_nothing(index_elements=["platform", "tenant", "source_file_id"])
                 )
-                added += session.execute(statement).rowcount  # type: ignore[attr-defined]
+                # Count RETURNING rows: rowcount is -1 for this statement on psycopg.
+                added += len(session.execute(statement.returning(IngestJobRow.id)).all())
         return added
 
     def claim(self, *, limit: int = 1, lease: timedelta = timedelta(minutes=5)) -> list[Job]:
