@@ -20,6 +20,17 @@ def register(app: Flask, services: Services) -> None:
     app.extensions.setdefault(ON_LINKED_KEY, []).append(chat.worker.release)
 
     # Each front end adds its registration below.
+    from . import browser
+
+    browser.init_app(app, services)  # Google sign-in and linking, /s/<token>, the gallery
+    if services.settings.gchat_enabled:
+        from bot.gchat import blueprint as gchat
+
+        gchat.init_app(app, services)  # POST /gchat/events
+    if services.settings.slack_enabled:
+        from bot.slack import blueprint as slack
+
+        slack.init_app(app, services, chat)  # POST /slack/events (+ /slack/install when multi-workspace)
 
     # Tests drive the worker with drain(); a served process works the queue in the background
     # and first resumes whatever a previous process left (persisted before it was acknowledged).

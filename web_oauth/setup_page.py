@@ -1,6 +1,8 @@
-"""The start page while CloudBox is unconfigured: the same checklist as `doctor`."""
+"""`/`: the gallery once Google sign-in is configured, the set-up checklist until then."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template
 
@@ -10,7 +12,7 @@ bp = Blueprint("setup", __name__)
 
 
 @bp.get("/setup")
-def checklist():  # type: ignore[no-untyped-def]
+def checklist() -> Any:
     from .app import services_of
 
     services = services_of(current_app)
@@ -18,8 +20,15 @@ def checklist():  # type: ignore[no-untyped-def]
     return render_template("setup.html", checks=checks, embedded=services.settings.embedded)
 
 
+def index() -> Any:
+    from .app import services_of
+    from .gallery import home
+
+    if services_of(current_app).settings.google_oauth_enabled:
+        return home()
+    return checklist()
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    if "index" not in app.view_functions:
-        # Until the gallery (which needs Google sign-in) is configured, "/" is the checklist.
-        app.add_url_rule("/", "index", checklist)
+    app.add_url_rule("/", "index", index)

@@ -1,0 +1,290 @@
+"""Google sign-in as an OpenID Connect relying party: no Flask, no session, no stored tokens.
+
+The authorization code flow is done by hand with `requests` (PKCE S256, state, nonce), so that
+nothing depends on oauthlib's transport checks. The ID token is verified by google-auth against
+the provider's JWKS, which is fetched once and cached (Google's rotate slowly and say so in
+Cache-Control); `iss`, nonce and email verification are checked here because google-auth does
+not check them on this path.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth import exceptions as google_exceptions
+from google.auth import jwt
+
+SCOPES = "openid email profile"
+HTTP_TIMEOUT = 10
+CLOCK_SKEW_SECONDS = 60
+DEFAULT_CACHE_SECONDS = 3600
+_MAX_AGE_RE = re.compile(r"max-age=(\d+)")
+
+
+class OidcError(Exception):
+    """Sign-in failed; `message` is what the person is shown, `reason` is for the log."""
+
+    def __init__(self, message: str, reason: str, *, status: int = 400):
+        super().__init__(reason)
+        self.message = message
+        self.reason = reason
+        self.status = status
+
+
+@dataclass(frozen=True)
+class GoogleUser:
+    """A verified Google identity: the stable `sub` and the verified email."""
+
+    sub: str
+    email: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Pkce:
+    verifier: str
+    challenge: str
+
+    @classmethod
+    def new(cls) -> Pkce:
+        verifier = secrets.token_urlsafe(64)  # 86 characters, inside RFC 7636's 43..128
+        return cls(verifier, s256(verifier))
+
+
+def s256(verifier: str) -> str:
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class _Cached:
+    """A JSON document fetched over HTTP and kept until its max-age passes."""
+
+    def __init__(self, http: requests.Session, url: str, what: str):
+        self._http = http
+        self.url = url
+        self._what = what
+        self._value: dict[str, Any] | None = None
+        self._until = 0.0
+        self._lock = threading.Lock()
+
+    def get(self, *, refresh: bool = False) -> dict[str, Any]:
+        with self._lock:
+            if refresh or self._value is None or time.monotonic() >= self._until:
+                self._value, max_age = self._fetch()
+                self._until = time.monotonic() + max_age
+            return self._value
+
+    def _fetch(self) -> tuple[dict[str, Any], int]:
+        try:
+            response = self._http.get(self.url, timeout=HTTP_TIMEOUT)
+            response.raise_for_status()
+            value = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise OidcError(
+                "Google sign-in is unavailable right now. Please try again in a minute.",
+                f"could not fetch the {self._what}: {type(exc).__name__}",
+                status=503,
+            ) from None
+        if not isinstance(value, dict):
+            raise OidcError(
+                "Google sign-in is misconfigured.", f"{self._what} is not a JSON object", status=503
+            )
+        match = _MAX_AGE_RE.search(response.headers.get("Cache-Control", ""))
+        return value, int(match.group(1)) if match else DEFAULT_CACHE_SECONDS
+
+
+class OidcClient:
+    """One OAuth client (id and secret) of one OpenID provider (by its discovery URL)."""
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        discovery_url: str,
+        *,
+        http: requests.Session | None = None,
+    ):
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self._http = http or requests.Session()
+        self._discovery = _Cached(self._http, discovery_url, "discovery document")
+        self._jwks: _Cached | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        doc = self._discovery.get()
+        missing = [
+            k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri") if not doc.get(k)
+        ]
+        if missing:
+            raise OidcError(
+                "Google sign-in is misconfigured.", f"discovery document lacks {missing}", status=503
+            )
+        return doc
+
+    def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, challenge: str) -> str:
+        params = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": SCOPES,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "prompt": "select_account",
+        }
+        endpoint = self.metadata()["authorization_endpoint"]
+        return endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
+
+    def exchange(self, *, code: str, verifier: str, redirect_uri: str) -> str:
+        """Trade an authorization code for an ID token (the access token is dropped at once)."""
+        try:
+            response = self._http.post(
+                self.metadata()["token_endpoint"],
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": redirect_uri,
+                    "client_id": self.client_id,
+                    "client_secret": self._client_secret,
+                    "code_verifier": verifier,
+                },
+                headers={"Accept": "application/json"},
+                timeout=HTTP_TIMEOUT,
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise OidcError(
+                "Google did not answer. Please try again in a minute.",
+                f"token endpoint unreachable: {type(exc).__name__}",
+                status=502,
+            ) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if response.status_code != 200 or not isinstance(body, dict):
+            error = body.get("error", "") if isinstance(body, dict) else ""
+            if error == "invalid_grant":
+                raise OidcError(
+                    "This sign-in could not be completed (the code was already used or has expired). "
+                    "Please start again.",
+                    "token endpoint: invalid_grant",
+                )
+            raise OidcError(
+                "Google did not accept this sign-in. Please start again.",
+                f"token endpoint answered {response.status_code} {str(error)[:40]}",
+                status=502,
+            )
+        id_token = body.get("id_token")
+        if not isinstance(id_token, str) or not id_token:
+            raise OidcError(
+                "Google did not return an identity.", "no id_token in the token response", status=502
+            )
+        return id_token
+
+    def verify(self, id_token: str, *, nonce: str) -> GoogleUser:
+        """Check signature, `aud`, `exp`/`iat`, `iss`, nonce and verified email."""
+        claims = self._decode(id_token)
+        issuer = self.metadata()["issuer"]
+        if claims.get("iss") not in _accepted_issuers(issuer):
+            raise _unverified(f"wrong issuer {str(claims.get('iss'))[:80]!r}")
+        if not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(claims["nonce"], nonce):
+            raise _unverified("nonce mismatch")
+        sub, email = claims.get("sub"), claims.get("email")
+        if not isinstance(sub, str) or not sub:
+            raise _unverified("no sub")
+        if not isinstance(email, str) or claims.get("email_verified") not in (True, "true"):
+            raise OidcError(
+                "Your Google account's email address is not verified, so it cannot be used with "
+                "CloudBox. Verify it with Google, then try again.",
+                "email not verified",
+                status=403,
+            )
+        name = claims.get("name")
+        return GoogleUser(sub=sub, email=email, name=name if isinstance(name, str) else None)
+
+    def _decode(self, id_token: str) -> Mapping[str, Any]:
+        try:
+            header = jwt.decode_header(id_token)
+        except (ValueError, google_exceptions.GoogleAuthError):
+            raise _unverified("malformed token") from None
+        if header.get("alg") != "RS256":
+            raise _unverified(f"unexpected alg {str(header.get('alg'))[:20]!r}")
+        certs = self._certs()
+        if header.get("kid") and header["kid"] not in certs:
+            certs = self._certs(refresh=True)  # the provider may have rotated its keys
+        try:
+            claims = jwt.decode(
+                id_token, certs=certs, audience=None, clock_skew_in_seconds=CLOCK_SKEW_SECONDS
+            )
+        except (ValueError, google_exceptions.GoogleAuthError) as exc:
+            raise _unverified(str(exc).split(",")[0][:120]) from None
+        if not self._for_us(claims):
+            raise _unverified(f"wrong audience {str(claims.get('aud'))[:80]!r}")
+        return claims
+
+    def _for_us(self, claims: Mapping[str, Any]) -> bool:
+        """OIDC Core 3.1.3.7: `aud` is our client id, or a list holding it (then `azp` names us)."""
+        aud = claims.get("aud")
+        if isinstance(aud, str):
+            return aud == self.client_id
+        if isinstance(aud, list) and self.client_id in aud:
+            return len(aud) == 1 or claims.get("azp") == self.client_id
+        return False
+
+    def _certs(self, *, refresh: bool = False) -> dict[str, bytes]:
+        if self._jwks is None:
+            self._jwks = _Cached(self._http, self.metadata()["jwks_uri"], "signing keys")
+        return jwks_to_pem(self._jwks.get(refresh=refresh))
+
+
+def jwks_to_pem(jwks: Mapping[str, Any]) -> dict[str, bytes]:
+    """RSA signing keys of a JWK set as {kid: PEM public key}, the form google-auth verifies with."""
+    pems: dict[str, bytes] = {}
+    for index, key in enumerate(jwks.get("keys", [])):
+        if not isinstance(key, dict) or key.get("kty") != "RSA" or key.get("use", "sig") != "sig":
+            continue
+        try:
+            numbers = rsa.RSAPublicNumbers(_b64int(key["e"]), _b64int(key["n"]))
+            pem = numbers.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        except (KeyError, ValueError, TypeError):
+            continue
+        pems[str(key.get("kid") or f"key-{index}")] = pem
+    return pems
+
+
+def _b64int(value: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
+
+
+def _accepted_issuers(issuer: str) -> set[str]:
+    # Google's ID tokens may carry either form of its issuer (its own documentation says so).
+    if issuer in ("https://accounts.google.com", "accounts.google.com"):
+        return {"https://accounts.google.com", "accounts.google.com"}
+    return {issuer}
+
+
+def _unverified(reason: str) -> OidcError:
+    return OidcError(
+        "Google's answer could not be verified, so nothing was changed. Please start again.",
+        f"ID token rejected: {reason}",
+    )

@@ -1,0 +1,69 @@
+"""Who the browser is: the Google account kept in the signed session cookie."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import current_app, g, redirect, request, session, url_for
+
+from storage.accounts import Identity
+from storage.library import Owner
+from storage.services import Services
+
+PLATFORM_NAMES = {"slack": "Slack", "gchat": "Google Chat"}
+
+
+def services() -> Services:
+    from .app import services_of
+
+    return services_of(current_app)
+
+
+def sign_in(owner: Owner) -> None:
+    # A new session on sign-in: nothing set before (by anyone) carries over.
+    session.clear()
+    session["account"] = {"sub": owner.google_sub, "email": owner.email}
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def current_owner() -> Owner | None:
+    """The signed-in account, read fresh from the catalog on each request."""
+    if "owner" not in g:
+        account = session.get("account")
+        owner = None
+        if isinstance(account, dict) and isinstance(account.get("sub"), str):
+            owner = services().accounts.by_google_sub(account["sub"])
+            if owner is None:
+                session.pop("account", None)
+        g.owner = owner
+    return g.owner  # type: ignore[no-any-return]
+
+
+def signin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_owner() is None:
+            target = request.full_path if request.method == "GET" else None
+            return redirect(url_for("signin.login", next=target) if target else url_for("index"))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def describe(identity: Identity) -> str:
+    """A person's chat identity in words: "Slack user U123 (workspace T456)"."""
+    platform = PLATFORM_NAMES.get(identity.platform, identity.platform)
+    place = "workspace" if identity.platform == "slack" else "domain"
+    return f"{platform} user {identity.chat_user} ({place} {identity.tenant})"
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an absolute or scheme-relative URL."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target

@@ -1,0 +1,223 @@
+"""Google sign-in: linking a chat identity (`/link/<token>`) and signing in to the gallery.
+
+Both start the same authorization code flow and end at `/oauth/callback`. What the flow is for,
+its `state`, `nonce` and PKCE verifier, and the link token wait in the signed session cookie, so
+`state` is bound both to this browser and to the link request. Nothing Google returns is kept
+except the account's `sub` and verified email.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+
+from storage.accounts import Identity
+from storage.library import Owner
+
+from .oidc import OidcClient, OidcError, Pkce, new_secret
+from .people import current_owner, describe, safe_next, services, sign_in, sign_out
+from .security import error_page, handle_library_errors, protect_forms
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("signin", __name__)
+protect_forms(bp)
+handle_library_errors(bp)
+
+PENDING = "oauth_pending"
+RELINK = "relink_pending"
+PENDING_SECONDS = 15 * 60
+ON_LINKED = "cloudbox_on_linked"
+OIDC_KEY = "cloudbox_oidc"
+_ERROR_CODE_CHARS = set("abcdefghijklmnopqrstuvwxyz_")
+
+
+def oidc_client() -> OidcClient:
+    """The app's OAuth client; the discovery document and keys are cached on it."""
+    client = current_app.extensions.get(OIDC_KEY)
+    if client is None:
+        settings = services().settings
+        if not settings.google_oauth_enabled:
+            raise OidcError(
+                "Google sign-in is not set up on this CloudBox yet. The administrator needs to set "
+                "OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (see the README).",
+                "OAuth client not configured",
+                status=503,
+            )
+        assert settings.oauth_client_id and settings.oauth_client_secret
+        client = OidcClient(
+            settings.oauth_client_id, settings.oauth_client_secret, settings.oauth_discovery_url
+        )
+        current_app.extensions[OIDC_KEY] = client
+    return client  # type: ignore[no-any-return]
+
+
+def redirect_uri() -> str:
+    return services().settings.url_for("/oauth/callback")
+
+
+@bp.get("/link/<token>")
+def link(token: str) -> Any:
+    # Check the token now (without using it) so a stale link fails before the trip to Google.
+    services().accounts.peek_link_request(token)
+    return _start("link", link=token)
+
+
+@bp.get("/login")
+def login() -> Any:
+    target = safe_next(request.args.get("next"))
+    if current_owner() is not None:
+        return redirect(target or url_for("index"))
+    return _start("login", next=target)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    sign_out()
+    return redirect(url_for("index"), 303)
+
+
+def _start(purpose: str, **extra: str | None) -> Any:
+    client = oidc_client()
+    pkce, state, nonce = Pkce.new(), new_secret(), new_secret()
+    url = client.authorization_url(
+        redirect_uri=redirect_uri(), state=state, nonce=nonce, challenge=pkce.challenge
+    )
+    session[PENDING] = {
+        "purpose": purpose,
+        "state": state,
+        "nonce": nonce,
+        "verifier": pkce.verifier,
+        "at": time.time(),
+        **extra,
+    }
+    return redirect(url, 302)
+
+
+@bp.get("/oauth/callback")
+def callback() -> Any:
+    # Popped first: whatever happens next, this state cannot be used a second time.
+    pending = session.pop(PENDING, None)
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return error_page(
+            "Sign-in did not complete",
+            "This sign-in was not started in this browser, took too long, or has already finished. "
+            "Please start again.",
+            400,
+        )
+    if error := request.args.get("error"):
+        # An error answer changes nothing, so it needs no matching state (some providers omit it
+        # there); the pending sign-in is already gone either way.
+        return _provider_error(error, pending)
+    if not secrets.compare_digest(request.args.get("state", ""), str(pending["state"])):
+        log.warning("OAuth callback with a state that does not match the session")
+        return error_page(
+            "Sign-in did not complete",
+            "This answer from Google does not belong to the sign-in started in this browser, so "
+            "nothing was changed. Please start again.",
+            400,
+        )
+    code = request.args.get("code")
+    if not code:
+        return error_page("Sign-in did not complete", "Google did not send a sign-in code.", 400)
+
+    client = oidc_client()
+    id_token = client.exchange(code=code, verifier=str(pending["verifier"]), redirect_uri=redirect_uri())
+    user = client.verify(id_token, nonce=str(pending["nonce"]))
+    accounts = services().accounts
+    if pending["purpose"] == "link":
+        token = str(pending["link"])
+        accounts.peek_link_request(token)
+        return _link(token, accounts.ensure_account(user.sub, user.email))
+    sign_in(accounts.ensure_account(user.sub, user.email))
+    return redirect(safe_next(pending.get("next")) or url_for("index"), 303)
+
+
+def _provider_error(error: str, pending: dict[str, Any]) -> Any:
+    retry = url_for("signin.link", token=pending["link"]) if pending.get("purpose") == "link" else None
+    if error == "access_denied":
+        return render_template("cancelled.html", retry=retry), 200
+    code = error if set(error) <= _ERROR_CODE_CHARS and len(error) < 40 else "unknown"
+    log.warning("OAuth provider returned error %s", code)
+    return error_page(
+        "Sign-in did not complete",
+        f"Google reported a problem ({code}). Nothing was changed. Please start again.",
+        400,
+    )
+
+
+def _link(token: str, owner: Owner) -> Any:
+    accounts = services().accounts
+    identity = accounts.peek_link_request(token).identity
+    previous = accounts.owner_of(identity)
+    if previous is not None and previous.id != owner.id:
+        # Ask first: the chat identity would stop seeing the library it sees now.
+        session[RELINK] = {"link": token, "sub": owner.google_sub, "at": time.time()}
+        return render_template(
+            "relink.html", who=describe(identity), old_email=previous.email, new_email=owner.email
+        )
+    return _finish_link(token, owner)
+
+
+@bp.post("/link/confirm")
+def confirm_relink() -> Any:
+    pending = session.pop(RELINK, None)
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return error_page(
+            "Nothing was changed",
+            "This confirmation has expired or was already answered. Ask the bot for a new link.",
+            400,
+        )
+    accounts = services().accounts
+    owner = accounts.by_google_sub(str(pending["sub"]))
+    if owner is None:
+        return error_page("Nothing was changed", "That Google account is no longer known here.", 400)
+    if request.form.get("decision") != "link":
+        identity = accounts.peek_link_request(str(pending["link"])).identity
+        current = accounts.owner_of(identity)
+        return render_template("kept.html", who=describe(identity), email=current.email if current else None)
+    return _finish_link(str(pending["link"]), owner)
+
+
+def _finish_link(token: str, owner: Owner) -> Any:
+    accounts = services().accounts
+    request_ = accounts.consume_link_request(token)  # one-time, even with two callbacks racing
+    previous = accounts.link(request_.identity, owner)
+    _notify_linked(request_.identity)
+    sign_in(owner)
+    if is_chat_return_url(request_.return_url):
+        assert request_.return_url is not None
+        return redirect(request_.return_url, 303)
+    return render_template(
+        "linked.html",
+        who=describe(request_.identity),
+        email=owner.email,
+        previous_email=previous.email if previous else None,
+    )
+
+
+def _notify_linked(identity: Identity) -> None:
+    """Tell the chat front ends (they hold work waiting for this link)."""
+    for hook in current_app.extensions.get(ON_LINKED, []):
+        try:
+            hook(identity)
+        except Exception:  # the link is made; a front end's follow-up must not undo the page
+            log.exception("an on-linked hook failed")
+
+
+def is_chat_return_url(url: str | None) -> bool:
+    """Google Chat's configCompleteRedirectUrl, and nothing else, may receive the browser."""
+    if not url:
+        return False
+    parts = urlsplit(url)
+    return (
+        parts.scheme == "https"
+        and parts.hostname == "chat.google.com"
+        and parts.port is None
+        and not parts.username
+    )
