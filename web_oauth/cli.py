@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from . import doctor
 
@@ -14,6 +15,7 @@ _MARKS = {doctor.OK: "✔", doctor.MISSING: "…", doctor.FAILED: "✘", doctor.
 
 @click.command("doctor")
 @click.option("--offline", is_flag=True, help="Skip checks that call Slack or Google.")
+@with_appcontext  # commands added with add_command get no app context from app.cli otherwise
 def doctor_command(offline: bool) -> None:
     """Report what is configured, what is missing and whether it works."""
     from .app import services_of
@@ -26,6 +28,7 @@ def doctor_command(offline: bool) -> None:
 
 
 @click.command("recover")
+@with_appcontext
 def recover_command() -> None:
     """Finish uploads and deletions that a crash interrupted."""
     from .app import services_of
