@@ -10,11 +10,10 @@ from urllib.parse import unquote
 
 import pytest
 import requests
-from google.api_core.retry import Retry, if_transient_error
 from google.cloud import storage
 from google.oauth2 import service_account
 
-from storage.blobstore import UPLOAD_CHUNK_SIZE, GcsBlobStore, UrlSigner, content_disposition
+from storage.blobstore import UPLOAD_CHUNK_SIZE, GcsBlobStore, UrlSigner, content_disposition, retry_policy
 from storage.embedded import free_port
 from storage.errors import StorageError, StorageUnavailable
 from tests.standins.gcs import verify_v4_signed_url
@@ -226,7 +225,7 @@ def unreachable_store(signing_key: ServiceAccountKey) -> GcsBlobStore:
     """A store whose endpoint refuses connections, retrying for half a second."""
     url = f"http://127.0.0.1:{free_port()}"
     signer = UrlSigner(service_account.Credentials.from_service_account_info(signing_key.info))
-    retry = Retry(predicate=if_transient_error, initial=0.05, maximum=0.1, timeout=0.5)
+    retry = retry_policy(initial=0.05, maximum=0.1, timeout=0.5)
     return GcsBlobStore(gcs_client(url), "bucket", signer, retry=retry)
 
 
