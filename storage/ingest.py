@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .accounts import Accounts, Identity
 from .db import transaction
 from .errors import NotFound, Rejected, StorageError, StorageUnavailable
-from .library import Image, Library, Source
+from .library import Image, Library, Owner, Source
 from .models import IngestJobRow, utcnow
 
 log = logging.getLogger(__name__)
@@ -389,7 +389,12 @@ class IngestWorker:
                     stream,
                     filename=job.file_name,
                     source=Source(job.identity.platform, job.identity.tenant, job.file_id),
+                    # This worker holds the job's lease: an unfinished image of the same file
+                    # is what an earlier attempt (failed, or in a killed process) left behind.
+                    replace_unfinished=job.attempts > 1,
                 )
+            if not upload.created:
+                self._check_ready(owner, upload.image.id)
         except Rejected as exc:
             self.queue.finish(job, status="failed", result=exc.message)
         except Exception as exc:  # transient: the download or the bucket failed
@@ -411,6 +416,14 @@ class IngestWorker:
             status = "created" if upload.created else "existing"
             self.queue.finish(job, status="done", result=status, image_id=upload.image.id)
         self._maybe_report(job.batch, platform)
+
+    def _check_ready(self, owner: Owner, image_id: str) -> None:
+        """Only a ready image may be reported as saved; the same bytes may still be on their
+        way in through another file (or being deleted): a transient failure, retried."""
+        try:
+            self._library.get(owner, image_id)
+        except NotFound:
+            raise StorageUnavailable("the same image is still being saved elsewhere") from None
 
     def _maybe_report(self, batch: str, platform: _Platform) -> None:
         jobs = self.queue.take_finished_batch(batch)

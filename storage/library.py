@@ -172,11 +172,14 @@ class Library:
         *,
         filename: str | bytes | None,
         source: Source | None = None,
+        replace_unfinished: bool = False,
     ) -> Upload:
         """Validate and store an image; return the existing one for a repeat.
 
         Raises Rejected (with the reason) for anything that is not an acceptable image, and
         StorageUnavailable/StorageError when the bucket fails; nothing half-written remains.
+        `replace_unfinished`: this call retries the same chat file after an attempt that died
+        (see `_claim`); the existing image returned for a repeat may otherwise still be storing.
         """
         if source is not None and (existing := self._by_source(owner, source)) is not None:
             return Upload(existing, created=False)
@@ -186,7 +189,7 @@ class Library:
             if (existing := self._by_sha256(owner, received.sha256)) is not None:
                 return Upload(existing, created=False)
             preview = images.make_preview(received)
-            return self._store(owner, received, info, preview, filename, source)
+            return self._store(owner, received, info, preview, filename, source, replace_unfinished)
         finally:
             received.close()
 
@@ -198,6 +201,7 @@ class Library:
         preview: bytes,
         filename: str | bytes | None,
         source: Source | None,
+        replace_unfinished: bool = False,
     ) -> Upload:
         image_id = new_id()
         row = ImageRow(
@@ -219,15 +223,8 @@ class Library:
         )
         # Claim the unique keys first: a concurrent upload of the same file loses here,
         # before it writes any bytes.
-        try:
-            with transaction(self._sessions) as session:
-                session.add(row)
-        except IntegrityError:
-            existing = (source and self._by_source(owner, source, any_status=True)) or (
-                self._by_sha256(owner, received.sha256, any_status=True)
-            )
-            if existing is None:
-                raise
+        existing = self._claim(row, owner, received.sha256, source, replace_unfinished=replace_unfinished)
+        if existing is not None:
             return Upload(existing, created=False)
         metadata = {"cloudbox-name": row.original_name, "cloudbox-sha256": received.sha256}
         try:
@@ -249,9 +246,49 @@ class Library:
             self._abandon(row)
             raise
         with transaction(self._sessions) as session:
-            session.execute(update(ImageRow).where(ImageRow.id == image_id).values(status="ready"))
+            published = session.execute(
+                update(ImageRow)
+                .where(ImageRow.id == image_id, ImageRow.status == "storing")
+                .values(status="ready")
+            ).rowcount  # type: ignore[attr-defined]
+        if not published:
+            # A retry of this same chat file took the row over while these bytes were being
+            # written (this attempt had been given up for dead): ours are now unreachable.
+            self._abandon(row)
+            raise StorageUnavailable("This upload was taken over by a newer attempt; please try again.")
         row.status = "ready"
         return Upload(Image.from_row(row), created=True)
+
+    def _claim(
+        self, row: ImageRow, owner: Owner, sha256: str, source: Source | None, *, replace_unfinished: bool
+    ) -> Image | None:
+        """Insert the 'storing' row, or return the image that already holds its unique keys.
+
+        With `replace_unfinished`, a row still 'storing' for the same chat file is taken to be
+        what an earlier attempt left when it failed and could not even clean up (storage down,
+        process killed): its leftovers are purged and the claim retried. Only a caller that
+        knows no other attempt is alive (the ingest worker holding the job's lease) may ask.
+        """
+        for _ in range(3):
+            try:
+                with transaction(self._sessions) as session:
+                    session.add(row)
+                return None
+            except IntegrityError:
+                existing = (source and self._by_source(owner, source, any_status=True)) or (
+                    self._by_sha256(owner, sha256, any_status=True)
+                )
+                if existing is None:
+                    continue  # the conflicting row vanished meanwhile: claim again
+                if not (replace_unfinished and source is not None):
+                    return existing
+                with self._sessions() as session:
+                    status = session.scalar(select(ImageRow.status).where(ImageRow.id == existing.id))
+                if status != "storing" or self._by_source(owner, source, any_status=True) != existing:
+                    return existing
+                log.info("purging upload %s left by an earlier attempt at the same file", existing.id)
+                self._purge(existing.id, existing.object_name, existing.preview_object_name)
+        raise StorageUnavailable("The image could not be saved right now; please try again.")
 
     def _abandon(self, row: ImageRow) -> None:
         """Undo a failed upload. If even that fails the row stays 'storing' for recover()."""
