@@ -73,7 +73,7 @@ def build(
         app = App(client=web_client(settings.slack_api_url), oauth_settings=oauth, **common)  # type: ignore[arg-type]
         assert oauth.installation_store is not None
         tokens = TokenSource(installation_store=oauth.installation_store)
-        install.register_cleanup(app)
+        install.register_cleanup(app, oauth.installation_store)
     else:
         app = App(client=web_client(settings.slack_api_url, settings.slack_bot_token), **common)  # type: ignore[arg-type]
         tokens = TokenSource(bot_token=settings.slack_bot_token)

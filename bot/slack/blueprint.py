@@ -21,6 +21,11 @@ def make_blueprint(front_end: SlackFrontEnd) -> Blueprint:
     # Bolt verifies the signature over the raw body: nothing here reads or parses it first.
     @bp.post("/events")
     def events() -> Response:
+        # Bolt answers 401 to a missing signature but 500 to a timestamp that is not a number;
+        # both are the same refusal.
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not timestamp.isdigit() or not request.headers.get("X-Slack-Signature"):
+            return Response("invalid request", status=401, mimetype="text/plain")
         return handler.handle(request)
 
     if front_end.app.oauth_flow is not None:

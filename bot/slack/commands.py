@@ -28,7 +28,7 @@ SORRY = "Sorry, Slack did not take my answer (reference `{}`). Please try again 
 
 
 def register(
-    app: App, core: CommandCore, *, on_home_action: Callable[[BoltContext, WebClient], None]
+    app: App, core: CommandCore, *, on_home_action: Callable[[WebClient, BoltContext], None]
 ) -> None:
     @app.command(COMMAND)
     def slash_command(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
@@ -51,7 +51,7 @@ def register(
         if (body.get("container") or {}).get("type") == "view" or not body.get("response_url"):
             # A click in App Home has no response_url: answer in the app's DM, refresh Home.
             _post_dm(client, context, reply)
-            on_home_action(context, client)
+            on_home_action(client, context)
             return
         assert respond is not None
         # Paging rewrites the list in place; anything else is a new message below it.
@@ -94,7 +94,7 @@ def _respond(respond: Respond, reply: Reply, *, what: str, replace_original: boo
 
 def _post_dm(client: WebClient, context: BoltContext, reply: Reply) -> None:
     try:
-        client.chat_postMessage(channel=context.user_id, **blocks.message(reply))
+        client.chat_postMessage(channel=context.user_id or "", **blocks.message(reply))
     except SlackApiError as exc:
         _log_api_error("Home reply", context, exc)
 

@@ -56,7 +56,7 @@ class HomeView:
         if not page.images:
             out += blocks.sections("No images yet.")
         out.append({"type": "divider"})
-        shares = self._library.links(owner)[:MAX_LINKS]
+        shares = [*self._library.links(owner)][:MAX_LINKS]  # a copy: mypy misreads the return type
         out += blocks.sections("*Active links*" if shares else "*Active links*\nNone.")
         for share in shares:
             line = (
@@ -75,7 +75,7 @@ class HomeView:
             return None
 
     def publish(self, client: WebClient, context: BoltContext) -> None:
-        who = identity(context.team_id, context.enterprise_id, context.user_id)
+        who = identity(context.team_id, context.enterprise_id, context.user_id or "")
         try:
             client.views_publish(user_id=who.chat_user, view=self.view(who))
         except SlackApiError as exc:

@@ -7,8 +7,13 @@ tokens deletes what was stored for that workspace.
 
 from __future__ import annotations
 
-from slack_bolt import App
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
@@ -41,7 +46,25 @@ def oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings:
     )
 
 
-def register_cleanup(app: App) -> None:
-    """Forget a workspace's tokens when the app is uninstalled or its tokens are revoked."""
-    app.event("app_uninstalled")(app.default_app_uninstalled_event_listener())
-    app.event("tokens_revoked")(app.default_tokens_revoked_event_listener())
+def register_cleanup(app: App, store: InstallationStore) -> None:
+    """Forget a workspace's tokens when the app is uninstalled or its tokens are revoked.
+
+    Done before the event is acknowledged (as listener middleware), so no revoked token is
+    left behind if the process stops right after answering.
+    """
+    revocation = TokenRevocationListeners(store)
+
+    def forget_workspace(context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002
+        revocation.handle_app_uninstalled_events(context)
+        next()
+
+    def forget_tokens(event: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002
+        revocation.handle_tokens_revoked_events(event, context)
+        next()
+
+    app.event("app_uninstalled", middleware=[forget_workspace])(_done)
+    app.event("tokens_revoked", middleware=[forget_tokens])(_done)
+
+
+def _done() -> None:
+    return None

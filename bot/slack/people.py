@@ -18,8 +18,9 @@ def identity(team_id: str | None, enterprise_id: str | None, user_id: str) -> Id
 
 def actor(context: Any, body: dict[str, Any]) -> Actor:
     """The asker of a Bolt request, with the handle shown as "shared by"."""
-    who = identity(context.team_id, context.enterprise_id, context.user_id)
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    who = identity(context.team_id, context.enterprise_id, context.user_id or "")
+    raw_user = body.get("user")
+    user: dict[str, Any] = raw_user if isinstance(raw_user, dict) else {}
     # Plain handles, not <@U…> mentions: replies escape every < > from the core's text.
     name = body.get("user_name") or user.get("username") or user.get("name") or who.chat_user
     return Actor(who, str(name))

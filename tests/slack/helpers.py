@@ -41,7 +41,7 @@ class SlackSender:
         body: str,
         content_type: str,
         *,
-        headers: dict[str, str] | None = None,
+        headers: dict[str, str | None] | None = None,
         timestamp: int | None = None,
         signature: str | None = None,
     ) -> Answer:
@@ -51,7 +51,8 @@ class SlackSender:
             "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": signature or self._verifier.generate_signature(timestamp=ts, body=body),
         }
-        return self._send("/slack/events", body.encode(), {**signed, **(headers or {})})
+        merged = {**signed, **(headers or {})}
+        return self._send("/slack/events", body.encode(), {k: v for k, v in merged.items() if v is not None})
 
     def event(
         self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None
