@@ -332,3 +332,28 @@ def test_the_same_google_account_linked_from_slack_and_chat_sees_one_library(
     assert card_names(listed) == ["from-slack.png"]
     who = message_of(post(ev.classic_message("whoami")))
     assert "ada@example.com" in who["text"] and "Slack" in who["text"]
+
+
+# -- more of the linking and verification edges ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body", [ev.classic_slash("list"), ev.addon_command("list")], ids=["classic", "addon"]
+)
+def test_a_command_from_someone_not_linked_asks_them_to_link(
+    post: Callable[..., Any], body: dict[str, Any]
+) -> None:
+    answer = post(body).get_json()
+    assert (
+        answer.get("actionResponse", {}).get("type") == "REQUEST_CONFIG"
+        or "basic_authorization_prompt" in answer
+    )
+
+
+def test_help_works_before_linking(post: Callable[..., Any]) -> None:
+    assert "CloudBox" in message_of(post(ev.classic_message("help")))["text"]
+
+
+def test_the_token_is_checked_before_the_body_is_read(client: Any, post: Callable[..., Any]) -> None:
+    assert client.post("/gchat/events", data=b"not json", content_type="application/json").status_code == 401
+    assert post({"no": "event"}).status_code == 400
