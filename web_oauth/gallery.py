@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from storage.accounts import Identity
 from storage.errors import CloudBoxError, Rejected
-from storage.library import Owner
+from storage.library import Owner, Share
 
 from .people import PLATFORM_NAMES, current_owner, describe, services, signin_required
 from .security import handle_library_errors, protect_forms, wants_json
@@ -124,7 +124,7 @@ def links() -> Any:
 @bp.post("/links/<share_id>/revoke")
 @signin_required
 def revoke(share_id: str) -> Any:
-    revoked = services().library.revoke(_owner(), share_id)
+    revoked: list[Share] = services().library.revoke(_owner(), share_id)  # type: ignore[valid-type]
     names = ", ".join(sorted({s.image.name for s in revoked}))
     flash(f"The link to {names} no longer works.", "ok")
     return redirect(url_for("gallery.links"), 303)
@@ -141,9 +141,10 @@ def account() -> Any:
 @signin_required
 def unlink() -> Any:
     accounts = services().accounts
-    wanted = (request.form.get("platform"), request.form.get("tenant"), request.form.get("chat_user"))
+    form = request.form
+    wanted = (form.get("platform", ""), form.get("tenant", ""), form.get("chat_user", ""))
     mine = {(i.platform, i.tenant, i.chat_user): i for i in accounts.identities(_owner())}
-    identity: Identity | None = mine.get(wanted)  # type: ignore[call-overload]
+    identity: Identity | None = mine.get(wanted)
     if identity is None:
         abort(404)
     accounts.unlink(identity)

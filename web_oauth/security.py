@@ -127,7 +127,7 @@ def init_limits(app: Flask, services: Services) -> None:
     for endpoint, rate in limits.items():
         view = app.view_functions.get(endpoint)
         if view is not None:
-            app.view_functions[endpoint] = limiter.limit(rate)(view)
+            app.view_functions[endpoint] = limiter.limit(rate)(view)  # type: ignore[assignment]
 
 
 def protect_forms(bp: Blueprint) -> None:

@@ -19,6 +19,7 @@ _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
 @bp.get("/s/<token>")
 def open_share(token: str) -> Any:
+    response: Any
     try:
         if not _TOKEN_RE.match(token):
             raise NotFound("This link does not exist.")
