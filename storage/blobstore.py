@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import BinaryIO, Protocol
 from urllib.parse import quote
 
@@ -57,6 +58,13 @@ RETRY = retry_policy()
 # Health probes ask once and answer fast: the orchestrator (or the admin running `doctor`) asks
 # again, and a probe stuck in a minute of retries looks like a hung process.
 PROBE_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    name: str
+    size: int
+    created: datetime
 
 
 class BlobStore(Protocol):
@@ -194,6 +202,19 @@ class GcsBlobStore:
                 self._bucket, prefix=prefix, page_size=page_size, retry=self._retry
             ):
                 yield blob.name
+
+    def objects(self, prefix: str, *, page_size: int = 1000) -> Iterator[StoredObject]:
+        """Every object under `prefix` with its size and creation time, a page at a time."""
+        with _translated(prefix):
+            for blob in self._bucket.client.list_blobs(
+                self._bucket, prefix=prefix, page_size=page_size, retry=self._retry
+            ):
+                yield StoredObject(blob.name, int(blob.size or 0), blob.time_created)
+
+    def download_to(self, name: str, file: BinaryIO) -> None:
+        """Stream an object into `file` (for checks and repairs of large originals)."""
+        with _translated(name):
+            self._bucket.blob(name).download_to_file(file, retry=self._retry)
 
     def read(self, name: str) -> bytes:
         """The whole object; for small objects (previews) and checks only."""
