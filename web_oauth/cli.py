@@ -37,6 +37,51 @@ def recover_command() -> None:
     click.echo(f"{count} interrupted operation(s) finished")
 
 
+@click.command("check-consistency")
+@with_appcontext
+@click.option("--repair", is_flag=True, help="Fix what is found (orphans past the grace period only).")
+@click.option(
+    "--grace-minutes",
+    type=click.IntRange(min=0),
+    default=15,
+    show_default=True,
+    help="Leave objects and uploads younger than this alone: they may still be in flight.",
+)
+def check_consistency_command(repair: bool, grace_minutes: int) -> None:
+    """Compare the catalog with the bucket; exit 1 while they disagree."""
+    from datetime import timedelta
+
+    from storage.consistency import ConsistencyCheck
+
+    from .app import services_of
+
+    services = services_of(current_app)
+    checker = ConsistencyCheck(
+        services.sessions, services.blobs, services.library, grace=timedelta(minutes=grace_minutes)
+    )
+    report = checker.check()
+    click.echo(("✔ consistent: " if report.consistent else "✘ inconsistent: ") + report.summary())
+    for orphan in report.orphan_objects[:20]:
+        click.echo(f"  orphan object   {orphan.name}")
+    for row in report.missing_originals[:20]:
+        click.echo(f"  missing original  image {row.image_id} ({row.object_name})")
+    for row in report.missing_previews[:20]:
+        click.echo(f"  missing preview   image {row.image_id} ({row.preview_object_name})")
+    for row in report.unfinished[:20]:
+        click.echo(f"  unfinished {row.status:<9} image {row.image_id}")
+    if report.consistent:
+        return
+    if not repair:
+        click.echo("Run again with --repair to fix this.")
+        sys.exit(1)
+    click.echo("Repaired: " + checker.repair(report).summary())
+    after = checker.check()
+    click.echo(("✔ consistent: " if after.consistent else "✘ still inconsistent: ") + after.summary())
+    if not after.consistent:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(doctor_command)
     app.cli.add_command(recover_command)
+    app.cli.add_command(check_consistency_command)

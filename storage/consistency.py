@@ -1,0 +1,234 @@
+"""Compare the catalog with the bucket, and repair what does not match.
+
+GCS holds the bytes and the catalog is the index; a crash, a lost response or a failed clean-up
+can leave one without the other. `check()` finds:
+
+- orphan objects: under `users/` with no catalog row naming them (unreachable bytes);
+- rows whose original is missing (the image cannot be shown or shared);
+- rows whose preview alone is missing (the original is fine; the preview can be remade);
+- unfinished work: rows still 'storing' after the grace period, or 'deleting'.
+
+The bucket is listed *before* the catalog is read. Every upload claims its row before it writes
+a byte, so an object seen in the listing that is still being written already has its row by the
+time the catalog is read: in-flight uploads never look orphaned. Objects younger than the grace
+period are still left alone by `repair()`, in case of anything slower (a request that was
+retried after its client gave up, say), and so are 'storing' rows younger than it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import images
+from .blobstore import GcsBlobStore, StoredObject
+from .db import transaction
+from .errors import CloudBoxError, Rejected
+from .library import Library
+from .models import ImageRow, ShareRow, utcnow
+
+log = logging.getLogger(__name__)
+
+PREFIX = "users/"
+GRACE = timedelta(minutes=15)  # the same age after which recover() calls an upload abandoned
+
+
+@dataclass(frozen=True)
+class RowRef:
+    image_id: str
+    object_name: str
+    preview_object_name: str
+    status: str
+
+
+@dataclass
+class Report:
+    objects: int = 0
+    rows: int = 0
+    orphan_objects: list[StoredObject] = field(default_factory=list)
+    missing_originals: list[RowRef] = field(default_factory=list)
+    missing_previews: list[RowRef] = field(default_factory=list)
+    unfinished: list[RowRef] = field(default_factory=list)  # stale 'storing', or 'deleting'
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.orphan_objects or self.missing_originals or self.missing_previews or self.unfinished)
+
+    def summary(self) -> str:
+        return (
+            f"{self.rows} catalog row(s), {self.objects} object(s): "
+            f"{len(self.orphan_objects)} orphan object(s), "
+            f"{len(self.missing_originals)} row(s) missing their original, "
+            f"{len(self.missing_previews)} row(s) missing their preview, "
+            f"{len(self.unfinished)} unfinished upload(s) or deletion(s)"
+        )
+
+
+@dataclass
+class Repairs:
+    orphans_deleted: int = 0
+    orphans_too_recent: int = 0
+    rows_deleted: int = 0
+    previews_remade: int = 0
+    unfinished_finished: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = (
+            f"deleted {self.orphans_deleted} orphan object(s) "
+            f"({self.orphans_too_recent} left alone: younger than the grace period), "
+            f"deleted {self.rows_deleted} row(s) whose original was missing, "
+            f"remade {self.previews_remade} preview(s), "
+            f"finished {self.unfinished_finished} interrupted upload(s) or deletion(s)"
+        )
+        if self.failures:
+            text += f"; {len(self.failures)} repair(s) failed: " + "; ".join(self.failures[:10])
+        return text
+
+
+class ConsistencyCheck:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        blobs: GcsBlobStore,
+        library: Library,
+        *,
+        grace: timedelta = GRACE,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self._sessions = sessions
+        self._blobs = blobs
+        self._library = library
+        self._grace = grace
+        self._now = clock
+
+    def check(self) -> Report:
+        report = Report()
+        # Bucket first, catalog second: see the module docstring for why this order matters.
+        stored = {o.name: o for o in self._blobs.objects(PREFIX)}
+        with self._sessions() as session:
+            rows = [
+                RowRef(*r)
+                for r in session.execute(
+                    select(ImageRow.id, ImageRow.object_name, ImageRow.preview_object_name, ImageRow.status)
+                )
+            ]
+            young = {
+                image_id
+                for image_id in session.scalars(
+                    select(ImageRow.id).where(
+                        ImageRow.status == "storing", ImageRow.created_at >= self._now() - self._grace
+                    )
+                )
+            }
+        report.objects, report.rows = len(stored), len(rows)
+        named: set[str] = set()
+        for row in rows:
+            named.update((row.object_name, row.preview_object_name))
+            if row.status == "deleting" or (row.status == "storing" and row.image_id not in young):
+                report.unfinished.append(row)
+            elif row.status != "ready":
+                continue  # an upload in flight: its bytes may not all be there yet
+            elif row.object_name not in stored:
+                report.missing_originals.append(row)
+            elif row.preview_object_name not in stored:
+                report.missing_previews.append(row)
+        report.orphan_objects = sorted(
+            (o for name, o in stored.items() if name not in named), key=lambda o: o.name
+        )
+        return report
+
+    def repair(self, report: Report) -> Repairs:
+        """Fix what `report` found; each fix is independent, and failures are reported."""
+        done = Repairs()
+        cutoff = self._now() - self._grace
+        for orphan in report.orphan_objects:
+            if orphan.created is not None and orphan.created > cutoff:
+                done.orphans_too_recent += 1
+                continue
+            if self._attempt(done, orphan.name, lambda o=orphan: self._delete_orphan(o)):
+                done.orphans_deleted += 1
+        for row in report.missing_originals:
+            if self._attempt(done, row.image_id, lambda r=row: self._forget(r)):
+                done.rows_deleted += 1
+        for row in report.missing_previews:
+            if self._attempt(done, row.image_id, lambda r=row: self._remake_preview(r)):
+                done.previews_remade += 1
+        for row in report.unfinished:
+            if self._attempt(done, row.image_id, lambda r=row: self._finish(r)):
+                done.unfinished_finished += 1
+        return done
+
+    # -- single repairs -------------------------------------------------------------------
+
+    @staticmethod
+    def _attempt(done: Repairs, what: str, fix: Callable[[], None]) -> bool:
+        try:
+            fix()
+            return True
+        except CloudBoxError as exc:
+            log.warning("could not repair %s: %s", what, exc.message)
+            done.failures.append(f"{what}: {exc.message}")
+            return False
+
+    def _delete_orphan(self, orphan: StoredObject) -> None:
+        # Re-check just before deleting: a row may have appeared since the check ran.
+        with self._sessions() as session:
+            claimed = session.scalar(
+                select(ImageRow.id)
+                .where((ImageRow.object_name == orphan.name) | (ImageRow.preview_object_name == orphan.name))
+                .limit(1)
+            )
+        if claimed is None:
+            self._blobs.delete(orphan.name)
+
+    def _finish(self, row: RowRef) -> None:
+        """An abandoned upload or a half-done deletion: remove what is left of it."""
+        with self._sessions() as session:
+            status = session.scalar(select(ImageRow.status).where(ImageRow.id == row.image_id))
+        if status != row.status:
+            return  # it moved on (published, or deleted) since the check
+        self._drop(row)
+
+    def _drop(self, row: RowRef) -> None:
+        self._blobs.delete(row.preview_object_name)
+        self._blobs.delete(row.object_name)
+        with transaction(self._sessions) as session:
+            session.execute(delete(ShareRow).where(ShareRow.image_id == row.image_id))
+            session.execute(delete(ImageRow).where(ImageRow.id == row.image_id))
+
+    def _forget(self, row: RowRef) -> None:
+        """The original is gone for good: drop the row, its shares and the preview."""
+        if self._blobs.exists(row.object_name):
+            return  # it came back (or the listing was stale): nothing to forget
+        self._drop(row)
+        log.warning("image %s removed from the catalog: its original was missing", row.image_id)
+
+    def _remake_preview(self, row: RowRef) -> None:
+        with tempfile.SpooledTemporaryFile(max_size=images.SPOOL_IN_MEMORY) as original:
+            self._blobs.download_to(row.object_name, original)  # type: ignore[arg-type]
+            original.seek(0)
+            # No size cap: the original was accepted when it was uploaded, maybe under a
+            # larger limit than today's.
+            received = images.receive(original, max_bytes=2**40)  # type: ignore[arg-type]
+        try:
+            images.inspect(received, max_pixels=self._library.policy.max_pixels)
+            preview = images.make_preview(received)
+        except Rejected as exc:
+            raise Rejected(f"its original cannot be read to remake the preview: it {exc.message}") from exc
+        finally:
+            received.close()
+        self._blobs.put(
+            row.preview_object_name,
+            io.BytesIO(preview),
+            size=len(preview),
+            content_type=images.PREVIEW_CONTENT_TYPE,
+            metadata={"cloudbox-preview-of": row.image_id},
+        )
