@@ -1,0 +1,84 @@
+"""A CloudBox ingest worker in a process of its own, for the crash and scale-out runs.
+
+Built like the real service: `Settings.from_env()` and `Services.build()` from the process
+environment (the test passes the same bucket and catalog as its own), then an `IngestWorker`
+whose "chat platform" downloads files from the test's file host and posts each batch report
+back to it. Runs until SIGTERM, or until the test SIGKILLs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import BinaryIO
+
+import requests
+
+from storage.ingest import IngestQueue, IngestWorker, Job, Outcome
+from storage.services import Services
+from storage.settings import Settings
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="worker %(process)d: %(levelname)s %(message)s")
+    files_url = os.environ["CLOUDBOX_TEST_FILES_URL"]
+    lease = timedelta(seconds=float(os.environ["CLOUDBOX_TEST_LEASE_SECONDS"]))
+    services = Services.build(Settings.from_env(dotenv_path=None))
+    http = requests.Session()
+    me = str(os.getpid())
+
+    @contextmanager
+    def fetch(job: Job) -> Iterator[BinaryIO]:
+        with http.get(
+            f"{files_url}/files/{job.file_id}", stream=True, timeout=30, headers={"X-Worker": me}
+        ) as r:
+            r.raise_for_status()
+            yield r.raw  # type: ignore[misc]
+
+    def report(outcomes: list[Outcome], linked_now: bool) -> None:
+        body = {
+            "kind": "report",
+            "pid": os.getpid(),
+            "batch": outcomes[0].job.batch,
+            "outcomes": [
+                {
+                    "file_id": o.job.file_id,
+                    "image_id": o.image.id if o.image else None,
+                    "refused": o.refused,
+                    "created": o.created,
+                }
+                for o in outcomes
+            ],
+        }
+        http.post(f"{files_url}/report", json=body, timeout=30).raise_for_status()
+
+    def ask_to_link(jobs: list[Job]) -> None:
+        body = {"kind": "ask_to_link", "pid": os.getpid(), "batch": jobs[0].batch}
+        http.post(f"{files_url}/report", json=body, timeout=30).raise_for_status()
+
+    worker = IngestWorker(
+        IngestQueue(services.sessions),
+        services.library,
+        services.accounts,
+        threads=int(os.environ.get("CLOUDBOX_TEST_THREADS", "4")),
+        lease=lease,
+        poll_seconds=0.05,
+        backoff=lambda attempt: timedelta(milliseconds=50 * attempt),
+    )
+    worker.register("slack", fetch=fetch, report=report, ask_to_link=ask_to_link)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    worker.start()
+    http.post(f"{files_url}/ready", json={"pid": os.getpid()}, timeout=30).raise_for_status()
+    stopping.wait()
+    worker.stop()
+    services.close()
+
+
+if __name__ == "__main__":
+    main()
