@@ -27,7 +27,7 @@ from storage.link_urls import make_link_url
 from storage.settings import Settings
 
 from . import cards
-from .events import ChatEvent, ChatUser
+from .events import ChatEvent, ChatUser, Format
 from .media import ChatApi, ChatMediaFetcher
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ class GchatHandler:
     def _post(self, job: Job, reply: Reply) -> None:
         payload = job.payload
         viewer = None if reply.public else (str(payload.get("viewer") or "") or None)
-        fmt = "addon" if payload.get("format") == "addon" else "classic"
+        fmt: Format = "addon" if payload.get("format") == "addon" else "classic"
         body = cards.message(reply, fmt=fmt, endpoint_url=self.endpoint_url, viewer=viewer)
         self._api.create_message(
             str(payload.get("space") or ""), body, thread_name=str(payload.get("thread") or "")
