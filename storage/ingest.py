@@ -248,6 +248,24 @@ class IngestQueue:
                 return None
             return unreported
 
+    def unreported_batches(self, *, older_than: timedelta) -> list[tuple[str, str]]:
+        """(batch, platform) of batches with no runnable job, unreplied, untouched for a while."""
+        cutoff = self._now() - older_than
+        busy = select(IngestJobRow.batch).where(IngestJobRow.status.in_(RUNNABLE))
+        with self._sessions() as session:
+            rows = session.execute(
+                select(IngestJobRow.batch, IngestJobRow.platform)
+                .where(
+                    IngestJobRow.replied_at.is_(None),
+                    IngestJobRow.status.in_((*FINISHED, "waiting_link")),
+                    IngestJobRow.updated_at <= cutoff,
+                    IngestJobRow.batch.not_in(busy),
+                )
+                .distinct()
+                .limit(100)
+            ).all()
+        return [(batch, platform) for batch, platform in rows]
+
     def get(self, job_id: int) -> Job:
         with self._sessions() as session:
             return Job.from_row(session.get_one(IngestJobRow, job_id))
@@ -362,6 +380,8 @@ class IngestWorker:
                     self.process(jobs[0])
                     continue
                 ticks += 1
+                if ticks % 10 == 1:
+                    self.report_stragglers()
                 if ticks % 30 == 0:
                     self.queue.expire_waiting()
             except Exception:
@@ -424,6 +444,20 @@ class IngestWorker:
             self._library.get(owner, image_id)
         except NotFound:
             raise StorageUnavailable("the same image is still being saved elsewhere") from None
+
+    def report_stragglers(self) -> int:
+        """Send the replies a dead process owed: batches finished over a lease ago, unreported.
+
+        A process killed between finishing a batch's last file and claiming its reply leaves
+        no job to run that would trigger the reply; without this the person never hears.
+        """
+        sent = 0
+        for batch, platform_name in self.queue.unreported_batches(older_than=self._lease):
+            platform = self._platforms.get(platform_name)
+            if platform is not None:
+                self._maybe_report(batch, platform)
+                sent += 1
+        return sent
 
     def _maybe_report(self, batch: str, platform: _Platform) -> None:
         jobs = self.queue.take_finished_batch(batch)
