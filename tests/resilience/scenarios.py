@@ -37,7 +37,7 @@ from .harness import FileHost, WorkerProcess
 
 SENDER = Identity("slack", "T0RESIL", "U0ALICE")
 BATCH_SIZE = 4  # files per chat message: one report per batch
-WAIT = 120.0  # seconds; only reached when something is broken
+WAIT = 60.0  # seconds; only reached when something is broken
 
 
 @dataclass
