@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -184,7 +184,7 @@ class Accounts:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _is(identity: Identity) -> tuple[object, ...]:
+def _is(identity: Identity) -> tuple[ColumnElement[bool], ...]:
     return (
         ChatIdentity.platform == identity.platform,
         ChatIdentity.tenant == identity.tenant,

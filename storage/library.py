@@ -6,6 +6,7 @@ behaves exactly like an id that does not exist.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import io
 import logging
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -296,7 +297,7 @@ class Library:
             self._blobs.delete(row.preview_object_name)
             self._blobs.delete(row.object_name)
             with transaction(self._sessions) as session:
-                session.execute(ImageRow.__table__.delete().where(ImageRow.id == row.id))
+                session.execute(delete(ImageRow).where(ImageRow.id == row.id))
         except Exception:
             log.warning("could not undo upload %s; recover() will finish it", row.id)
 
@@ -386,7 +387,7 @@ class Library:
         self._blobs.delete(preview_object_name)
         self._blobs.delete(object_name)
         with transaction(self._sessions) as session:
-            session.execute(ImageRow.__table__.delete().where(ImageRow.id == image_id))
+            session.execute(delete(ImageRow).where(ImageRow.id == image_id))
 
     def recover(self, *, older_than: timedelta = timedelta(minutes=15)) -> int:
         """Finish what a crash interrupted: abandoned uploads and half-done deletions."""
@@ -434,7 +435,7 @@ class Library:
             url = f"{self.policy.base_url.rstrip('/')}/s/{token}"
         return _share(row, image, url)
 
-    def links(self, owner: Owner) -> list[Share]:
+    def links(self, owner: Owner) -> builtins.list[Share]:
         """The owner's active links, soonest to expire first."""
         with self._sessions() as session:
             pairs = session.execute(
@@ -450,7 +451,7 @@ class Library:
             ).all()
         return [_share(s, Image.from_row(i)) for s, i in pairs]
 
-    def revoke(self, owner: Owner, ref: str) -> list[Share]:
+    def revoke(self, owner: Owner, ref: str) -> builtins.list[Share]:
         """Revoke a link (by its id, URL or token) or every active link of an image."""
         now = self._now()
         ref = ref.strip()
@@ -512,7 +513,7 @@ class Library:
     # -- helpers --------------------------------------------------------------------------
 
     @staticmethod
-    def _mine(owner: Owner) -> tuple[object, ...]:
+    def _mine(owner: Owner) -> tuple[ColumnElement[bool], ...]:
         return (ImageRow.owner_id == owner.id, ImageRow.status == "ready")
 
     def _by_source(self, owner: Owner, source: Source, *, any_status: bool = False) -> Image | None:
