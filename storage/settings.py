@@ -75,6 +75,9 @@ class Settings:
     # Where rate-limit counters live (a `limits` storage URI such as redis://host:6379);
     # None keeps them in the process, which is right for a single instance.
     rate_limit_storage: str | None = None
+    # Reverse proxies in front of CloudBox (Cloud Run, a load balancer): how many X-Forwarded-*
+    # hops to trust, so rate limits see the visitor's address rather than the proxy's.
+    proxy_hops: int = 0
 
     @property
     def embedded(self) -> bool:
@@ -255,6 +258,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         if get("CLOUDBOX_EMBEDDED_GCS_PORT")
         else 0,
         rate_limit_storage=get("CLOUDBOX_RATE_LIMIT_STORAGE"),
+        proxy_hops=positive_int("CLOUDBOX_PROXY_HOPS", 1) if get("CLOUDBOX_PROXY_HOPS") else 0,
     )
     if problems:
         raise ConfigError(problems)

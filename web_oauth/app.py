@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from storage.services import Services
 from storage.settings import ConfigError, Settings
@@ -49,6 +50,10 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
 
     if services is None:
         services = Services.build(settings)
