@@ -1,9 +1,10 @@
 """Fault and crash runs with a seed: how many images were accepted, stored, lost, duplicated.
 
-    python bench/fault_bench.py [--seed 1234] [--rate 0.3] [--count 40] [--database-url URL]
+    python bench/fault_bench.py [--seed 1234] [--rate 0.3] [--count 40] [--postgres ADMIN_URL]
 
 Runs against real local stand-ins: fake-gcs-server (behind the seeded fault proxy for the fault
-run), a catalog on SQLite (default, a temporary file) or the PostgreSQL named by --database-url,
+run), a catalog on SQLite (default, temporary files) or in temporary databases made (and dropped) on
+the PostgreSQL server named by --postgres (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test),
 and, for the crash run, a CloudBox ingest worker process that is SIGKILLed mid-burst and a second
 one that finishes the work. The same scenarios are asserted by tests/resilience.
 """
@@ -11,9 +12,14 @@ one that finishes the work. The same scenarios are asserted by tests/resilience.
 from __future__ import annotations
 
 import argparse
+import secrets
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -36,6 +42,24 @@ def row(f: Figures) -> tuple[str, ...]:
     )
 
 
+@contextmanager
+def catalog(admin_url: str | None, work: Path, name: str) -> Iterator[str]:
+    """A fresh, empty catalog for one run: each run checks the whole catalog against its bucket."""
+    if admin_url is None:
+        yield f"sqlite:///{work / name}.sqlite3"
+        return
+    database = f"cloudbox_bench_{name}_{secrets.token_hex(3)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{database}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -43,19 +67,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--rate", type=float, default=0.3, help="share of storage requests that fail")
     parser.add_argument("--count", type=int, default=40, help="images per run")
-    parser.add_argument("--database-url", help="catalog (default: a temporary SQLite file)")
+    parser.add_argument("--postgres", metavar="ADMIN_URL", help="run the catalogs on this PostgreSQL server")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        url = args.database_url or f"sqlite:///{work / 'fault.sqlite3'}"
-        crash_url = args.database_url or f"sqlite:///{work / 'crash.sqlite3'}"
         gcs = FakeGcsProcess().start()
         try:
-            fault = run_fault_scenario(gcs.url, url, seed=args.seed, rate=args.rate, count=args.count)
-            crash = run_crash_scenario(
-                gcs.url, crash_url, work / "instance", seed=args.seed, count=args.count
-            )
+            with catalog(args.postgres, work, "fault") as url:
+                fault = run_fault_scenario(gcs.url, url, seed=args.seed, rate=args.rate, count=args.count)
+            with catalog(args.postgres, work, "crash") as url:
+                crash = run_crash_scenario(gcs.url, url, work / "instance", seed=args.seed, count=args.count)
         finally:
             gcs.stop()
 
