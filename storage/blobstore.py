@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import secrets
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -12,6 +15,7 @@ from urllib.parse import quote
 
 import google.auth
 import google.auth.transport.requests
+import google_crc32c
 import requests
 from google.api_core import exceptions as gexc
 from google.api_core.retry import Retry
@@ -24,9 +28,14 @@ from .settings import MAX_SIGNED_URL_TTL
 
 log = logging.getLogger(__name__)
 
-# Resumable uploads send the body in chunks of this size, so memory stays bounded whatever the
-# file's size (the library's default chunk is 100 MiB). Must be a multiple of 256 KiB.
-UPLOAD_CHUNK_SIZE = 8 * 1024 * 1024
+# Files up to this size go in one multipart request, read into memory (google-cloud-storage's
+# own limit for that path). Larger files are streamed, UPLOAD_CHUNK_SIZE bytes at a time.
+MULTIPART_MAX_SIZE = 8 * 1024 * 1024
+# A larger file is sent as ONE multipart request whose body is read from the stream in blocks of
+# this size: memory stays at one block whatever the file's size. (The library's chunked resumable
+# upload holds a whole chunk -- twice -- and costs a round trip per chunk; against
+# fake-gcs-server it ran at a seventh of a plain upload's speed.)
+UPLOAD_CHUNK_SIZE = 1024 * 1024
 
 _TRANSIENT = (
     gexc.TooManyRequests,
@@ -166,22 +175,61 @@ class GcsBlobStore:
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         """Write a new object from `stream`; never overwrites an existing one."""
-        blob = self._bucket.blob(name, chunk_size=self._chunk_size)
-        blob.metadata = dict(metadata or {})
         with _translated(name):
             try:
-                blob.upload_from_file(
-                    stream,
-                    size=size,
-                    content_type=content_type,
-                    if_generation_match=0,
-                    checksum="auto",
-                    retry=self._retry,
-                )
+                if size <= MULTIPART_MAX_SIZE:
+                    blob = self._bucket.blob(name)
+                    blob.metadata = dict(metadata or {})
+                    blob.upload_from_file(
+                        stream,
+                        size=size,
+                        content_type=content_type,
+                        if_generation_match=0,
+                        checksum="auto",
+                        retry=self._retry,
+                    )
+                else:
+                    start = stream.tell()
+                    self._retry(self._put_streamed)(name, stream, start, size, content_type, metadata)
             except gexc.PreconditionFailed:
                 # Names are random per upload, so an existing object is our own earlier
                 # attempt whose response was lost before a retry: the write is done.
                 log.info("object %s already written by an earlier attempt", name)
+
+    def _put_streamed(
+        self,
+        name: str,
+        stream: BinaryIO,
+        start: int,
+        size: int,
+        content_type: str,
+        metadata: Mapping[str, str] | None,
+    ) -> None:
+        """One attempt: a create-only multipart upload whose body is streamed from `stream`.
+
+        A retried attempt starts over from `start`; if an earlier attempt did complete, the
+        precondition fails and put() counts the write as done.
+        """
+        if stream.tell() != start:
+            stream.seek(start)
+        resource = {"name": name, "contentType": content_type, "metadata": dict(metadata or {})}
+        body = _MultipartBody(json.dumps(resource), stream, size, content_type, self._chunk_size)
+        client = self._bucket.client
+        # The client's own endpoint and authorised session (it has no public accessor for them),
+        # so emulator, key-file and default credentials all apply as for every other call.
+        response = client._http.post(
+            f"{client._connection.API_BASE_URL}/upload/storage/v1/b/{quote(self.bucket_name, safe='')}/o",
+            params={"uploadType": "multipart", "ifGenerationMatch": "0"},
+            data=body,
+            headers={"Content-Type": f"multipart/related; boundary={body.boundary}"},
+            timeout=(10, 300),
+        )
+        if response.status_code >= 400:
+            raise gexc.from_http_response(response)
+        if response.json().get("crc32c") != body.crc32c():
+            # The bucket kept something other than what was read: it must not stand.
+            self._bucket.blob(name).delete(retry=self._retry)
+            raise StorageError("The upload was damaged on the way to storage; nothing was saved.")
 
     def delete(self, name: str) -> None:
         """Remove an object; an object that is already gone counts as deleted."""
@@ -251,6 +299,44 @@ class GcsBlobStore:
             list(
                 self._bucket.client.list_blobs(self._bucket, max_results=1, retry=None, timeout=PROBE_TIMEOUT)
             )
+
+
+class _MultipartBody:
+    """A multipart/related upload body (JSON resource, then the bytes) read block by block.
+
+    Iterable with a length, so requests sends it with a Content-Length and no chunked framing;
+    the bytes are checksummed (CRC32C) on the way for comparison with what the bucket stored.
+    """
+
+    def __init__(self, resource: str, stream: BinaryIO, size: int, content_type: str, block: int):
+        self.boundary = "cloudbox-" + secrets.token_hex(16)
+        self._head = (
+            f"--{self.boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{resource}\r\n"
+            f"--{self.boundary}\r\nContent-Type: {content_type}\r\n\r\n"
+        ).encode()
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self._stream = stream
+        self._size = size
+        self._block = block
+        self._crc = google_crc32c.Checksum()
+
+    def __len__(self) -> int:
+        return len(self._head) + self._size + len(self._tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._head
+        sent = 0
+        while sent < self._size:
+            data = self._stream.read(min(self._block, self._size - sent))
+            if not data:
+                raise StorageError("The file ended before its announced size; nothing was saved.")
+            self._crc.update(data)
+            sent += len(data)
+            yield data
+        yield self._tail
+
+    def crc32c(self) -> str:
+        return base64.b64encode(self._crc.digest()).decode()
 
 
 def content_disposition(filename: str) -> str:
