@@ -13,7 +13,14 @@ import requests
 from google.cloud import storage
 from google.oauth2 import service_account
 
-from storage.blobstore import UPLOAD_CHUNK_SIZE, GcsBlobStore, UrlSigner, content_disposition, retry_policy
+from storage.blobstore import (
+    MULTIPART_MAX_SIZE,
+    UPLOAD_CHUNK_SIZE,
+    GcsBlobStore,
+    UrlSigner,
+    content_disposition,
+    retry_policy,
+)
 from storage.embedded import free_port
 from storage.errors import StorageError, StorageUnavailable
 from tests.standins.gcs import verify_v4_signed_url
@@ -81,17 +88,31 @@ def test_large_upload_streams_in_bounded_chunks_and_arrives_intact(
     blobs: GcsBlobStore, gcs: storage.Client, bucket: str
 ) -> None:
     stream = GeneratedStream(20 * MB + 12345)
-    blobs.put("big/file.bin", stream, size=stream.size, content_type="application/octet-stream")  # type: ignore[arg-type]
+    blobs.put(  # type: ignore[arg-type]
+        "big/file.bin",
+        stream,
+        size=stream.size,
+        content_type="image/tiff",
+        metadata={"cloudbox-name": "big.tif"},
+    )
     assert 0 < stream.largest_read <= UPLOAD_CHUNK_SIZE
     blob = gcs.bucket(bucket).get_blob("big/file.bin")
     assert blob is not None and blob.size == stream.size
+    assert blob.content_type == "image/tiff" and blob.metadata == {"cloudbox-name": "big.tif"}
     downloaded = hashlib.sha256(blob.download_as_bytes()).hexdigest()
     assert downloaded == stream.digest.hexdigest()
 
 
+def test_stream_shorter_than_its_announced_size_leaves_nothing(blobs: GcsBlobStore) -> None:
+    stream = GeneratedStream(MULTIPART_MAX_SIZE + 10)
+    with pytest.raises(StorageError, match="ended before"):
+        blobs.put("short/file.bin", stream, size=stream.size + MB, content_type="image/png")  # type: ignore[arg-type]
+    assert not blobs.exists("short/file.bin")
+
+
 def test_upload_from_a_file_on_disk_is_byte_identical(blobs: GcsBlobStore, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "file.bin"
-    data = GeneratedStream(3 * MB, seed=b"disk").read()
+    data = GeneratedStream(MULTIPART_MAX_SIZE + 3 * MB, seed=b"disk").read()
     path.write_bytes(data)
     with path.open("rb") as handle:
         blobs.put("disk/file.bin", handle, size=len(data), content_type="application/octet-stream")
@@ -233,7 +254,7 @@ def unreachable_store(signing_key: ServiceAccountKey) -> GcsBlobStore:
     "call",
     [
         pytest.param(lambda s: put_bytes(s, "a.png", b"x"), id="put"),
-        pytest.param(lambda s: put_bytes(s, "a.bin", b"x" * (UPLOAD_CHUNK_SIZE + 1)), id="put-resumable"),
+        pytest.param(lambda s: put_bytes(s, "a.bin", b"x" * (MULTIPART_MAX_SIZE + 1)), id="put-streamed"),
         pytest.param(lambda s: s.delete("a.png"), id="delete"),
         pytest.param(lambda s: s.exists("a.png"), id="exists"),
         pytest.param(lambda s: list(s.names("users/")), id="names"),
