@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,7 @@ class Call:
     host: str
     authorization: str | None
     args: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)  # when it arrived (benchmarks)
 
     @property
     def token(self) -> str | None:
