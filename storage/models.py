@@ -78,7 +78,9 @@ class ImageRow(Base):
             "owner_id", "source_platform", "source_tenant", "source_file_id", name="uq_image_source"
         ),
         UniqueConstraint("owner_id", "sha256", name="uq_image_owner_sha256"),
-        Index("ix_images_owner_listing", "owner_id", "status", "created_at"),
+        # Ends with id, the listing's tie-breaker, so a page is read straight off the index
+        # instead of sorting every image the owner has.
+        Index("ix_images_owner_listing", "owner_id", "status", "created_at", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(16), primary_key=True)

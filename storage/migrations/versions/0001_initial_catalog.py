@@ -103,7 +103,9 @@ def upgrade() -> None:
         ),
     )
     with op.batch_alter_table("images", schema=None) as batch_op:
-        batch_op.create_index("ix_images_owner_listing", ["owner_id", "status", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_images_owner_listing", ["owner_id", "status", "created_at", "id"], unique=False
+        )
 
     op.create_table(
         "shares",
