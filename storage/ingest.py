@@ -10,10 +10,11 @@ the library, and send one report per chat message once all its files are finishe
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 LINK_WAIT = timedelta(hours=1)  # how long files from someone not yet linked are kept
 MAX_ATTEMPTS = 6
+FOREGROUND_PATIENCE = 0.5  # seconds background work waits for in-flight requests, at most
 RUNNABLE = ("queued", "running")
 FINISHED = ("done", "failed", "expired")
 
@@ -110,31 +112,25 @@ class IngestQueue:
         if not files:
             return 0
         now = self._now()
-        added = 0
-        with transaction(self._sessions) as session:
-            insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert  # type: ignore[union-attr]
-            for f in files:
-                statement = (
-                    insert(IngestJobRow)
-                    .values(
-                        platform=f.identity.platform,
-                        tenant=f.identity.tenant,
-                        chat_user=f.identity.chat_user,
-                        source_file_id=f.file_id,
-                        file_name=f.file_name[:255],
-                        batch=f.batch[:255],
-                        payload=f.payload,
-                        status="queued",
-                        attempts=0,
-                        waited_for_link=False,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["platform", "tenant", "source_file_id"])
-                )
-                # Count RETURNING rows: rowcount is -1 for this statement on psycopg.
-                added += len(session.execute(statement.returning(IngestJobRow.id)).all())
-        return added
+        engine = self._sessions.kw["bind"]
+        statement = self._insert_ignoring_repeats(engine.dialect.name)
+        # Core, not the ORM, and one prebuilt statement: this runs before every chat event is
+        # acknowledged, so its cost is the ack's cost.
+        with engine.begin() as connection:
+            return sum(
+                len(connection.execute(statement, _job_values(f, now)).all())  # RETURNING: new rows only
+                for f in files
+            )
+
+    @staticmethod
+    @functools.cache
+    def _insert_ignoring_repeats(dialect: str) -> Any:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        return (
+            insert(IngestJobRow)
+            .on_conflict_do_nothing(index_elements=["platform", "tenant", "source_file_id"])
+            .returning(IngestJobRow.id)
+        )
 
     def claim(self, *, limit: int = 1, lease: timedelta = timedelta(minutes=5)) -> list[Job]:
         """Take runnable jobs: queued ones that are due, and running ones whose lease lapsed."""
@@ -295,6 +291,47 @@ class IngestQueue:
             )
 
 
+def _job_values(f: IncomingFile, now: datetime) -> dict[str, Any]:
+    return {
+        "platform": f.identity.platform,
+        "tenant": f.identity.tenant,
+        "chat_user": f.identity.chat_user,
+        "source_file_id": f.file_id,
+        "file_name": f.file_name[:255],
+        "batch": f.batch[:255],
+        "payload": f.payload,
+        "status": "queued",
+        "attempts": 0,
+        "waited_for_link": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+class Foreground:
+    """Counts requests in flight in this process, so background work can step aside for them."""
+
+    def __init__(self) -> None:
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        with self._idle:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                if self._in_flight == 0:
+                    self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
+
 class IngestWorker:
     """Threads that work off the queue; `drain()` does the same work in the caller (tests)."""
 
@@ -321,6 +358,7 @@ class IngestWorker:
         self._cond = threading.Condition()
         self._stopping = False
         self._threads: list[threading.Thread] = []
+        self.foreground = Foreground()
 
     def register(self, platform: str, *, fetch: Fetch, report: Report, ask_to_link: AskToLink) -> None:
         self._platforms[platform] = _Platform(fetch, report, ask_to_link)
@@ -374,6 +412,9 @@ class IngestWorker:
         while not self._stopping:
             with self._cond:
                 seen = self._wakeups
+            # Acknowledging chat events comes first: during a burst, background work waits
+            # (a little) so that it does not take the CPU the acks need.
+            self.foreground.wait_idle(FOREGROUND_PATIENCE)
             try:
                 jobs = self.queue.claim(limit=1, lease=self._lease)
                 if jobs:

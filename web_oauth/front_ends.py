@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import atexit
+from typing import Any
 
 from flask import Flask
 
 from bot.runtime import ChatRuntime
+from storage.ingest import Foreground
 from storage.services import Services
 
 CHAT_KEY = "cloudbox_ingest"
@@ -32,8 +34,23 @@ def register(app: Flask, services: Services) -> None:
 
         slack.init_app(app, services, chat)  # POST /slack/events (+ /slack/install when multi-workspace)
 
+    # While requests are in flight, background ingestion in this process steps aside for them.
+    app.wsgi_app = _CountingRequests(app.wsgi_app, chat.worker.foreground)  # type: ignore[method-assign]
+
     # Tests drive the worker with drain(); a served process works the queue in the background
     # and first resumes whatever a previous process left (persisted before it was acknowledged).
     if app.config.get("CLOUDBOX_INGEST_THREADS", True) and not app.testing:
         chat.worker.start()
         atexit.register(chat.worker.stop)
+
+
+class _CountingRequests:
+    """WSGI middleware: marks each request as foreground work while the app handles it."""
+
+    def __init__(self, wsgi_app: Any, foreground: Foreground):
+        self._wsgi_app = wsgi_app
+        self._foreground = foreground
+
+    def __call__(self, environ: Any, start_response: Any) -> Any:
+        with self._foreground.request():
+            return self._wsgi_app(environ, start_response)
