@@ -28,7 +28,7 @@ def register(app: Flask, services: Services) -> None:
     if services.settings.gchat_enabled:
         from bot.gchat import blueprint as gchat
 
-        gchat.init_app(app, services)  # POST /gchat/events
+        gchat.init_app(app, services, chat)  # POST /gchat/events
     if services.settings.slack_enabled:
         from bot.slack import blueprint as slack
 

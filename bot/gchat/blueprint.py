@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
+from bot.runtime import ChatRuntime
 from storage.services import Services
 
 from .events import BadEvent, parse_event
@@ -44,13 +45,10 @@ def events():  # type: ignore[no-untyped-def]
     return jsonify(bot.handler.handle(event))
 
 
-def init_app(app: Flask, services: Services) -> None:
+def init_app(app: Flask, services: Services, runtime: ChatRuntime) -> None:
     """Build the Chat bot over the app's shared chat runtime and register its route."""
-    from web_oauth.front_ends import CHAT_KEY
-
     settings = services.settings
     assert settings.gchat_audience, "the Google Chat bot needs GCHAT_AUDIENCE"
-    runtime = app.extensions[CHAT_KEY]
     api = ChatApi(
         settings.gchat_api_url, lambda: chat_credentials(settings), max_bytes=settings.max_upload_bytes
     )
