@@ -8,9 +8,10 @@ import logging
 import secrets
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import BinaryIO, Protocol
+from typing import IO, BinaryIO, Protocol
 from urllib.parse import quote
 
 import google.auth
@@ -82,7 +83,7 @@ class BlobStore(Protocol):
     def put(
         self,
         name: str,
-        stream: BinaryIO,
+        stream: IO[bytes],
         *,
         size: int,
         content_type: str,
@@ -168,7 +169,7 @@ class GcsBlobStore:
     def put(
         self,
         name: str,
-        stream: BinaryIO,
+        stream: IO[bytes],
         *,
         size: int,
         content_type: str,
@@ -199,7 +200,7 @@ class GcsBlobStore:
     def _put_streamed(
         self,
         name: str,
-        stream: BinaryIO,
+        stream: IO[bytes],
         start: int,
         size: int,
         content_type: str,
@@ -308,7 +309,7 @@ class _MultipartBody:
     the bytes are checksummed (CRC32C) on the way for comparison with what the bucket stored.
     """
 
-    def __init__(self, resource: str, stream: BinaryIO, size: int, content_type: str, block: int):
+    def __init__(self, resource: str, stream: IO[bytes], size: int, content_type: str, block: int):
         self.boundary = "cloudbox-" + secrets.token_hex(16)
         self._head = (
             f"--{self.boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{resource}\r\n"
@@ -345,24 +346,18 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-class _translated:
+@contextmanager
+def _translated(what: str) -> Iterator[None]:
     """Turn google-cloud errors into CloudBox's typed errors, without leaking URLs."""
-
-    def __init__(self, what: str):
-        self._what = what
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
-        if exc is None or isinstance(exc, gexc.PreconditionFailed):
-            return False
-        if isinstance(exc, _TRANSIENT) or isinstance(exc, gexc.RetryError):
-            log.warning("storage unavailable for %s: %s", self._what, type(exc).__name__)
-            raise StorageUnavailable(
-                "Storage is not answering right now; nothing was saved. Please try again shortly."
-            ) from exc
-        if isinstance(exc, gexc.GoogleAPICallError):
-            log.error("storage refused %s: %s %s", self._what, exc.code, exc.message)
-            raise StorageError("Storage refused the request; the administrator has been told.") from exc
-        return False
+    try:
+        yield
+    except gexc.PreconditionFailed:
+        raise
+    except (*_TRANSIENT, gexc.RetryError) as exc:
+        log.warning("storage unavailable for %s: %s", what, type(exc).__name__)
+        raise StorageUnavailable(
+            "Storage is not answering right now; nothing was saved. Please try again shortly."
+        ) from exc
+    except gexc.GoogleAPICallError as exc:
+        log.error("storage refused %s: %s %s", what, exc.code, exc.message)
+        raise StorageError("Storage refused the request; the administrator has been told.") from exc

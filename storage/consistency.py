@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -153,16 +154,16 @@ class ConsistencyCheck:
             if orphan.created is not None and orphan.created > cutoff:
                 done.orphans_too_recent += 1
                 continue
-            if self._attempt(done, orphan.name, lambda o=orphan: self._delete_orphan(o)):
+            if self._attempt(done, orphan.name, partial(self._delete_orphan, orphan)):
                 done.orphans_deleted += 1
         for row in report.missing_originals:
-            if self._attempt(done, row.image_id, lambda r=row: self._forget(r)):
+            if self._attempt(done, row.image_id, partial(self._forget, row)):
                 done.rows_deleted += 1
         for row in report.missing_previews:
-            if self._attempt(done, row.image_id, lambda r=row: self._remake_preview(r)):
+            if self._attempt(done, row.image_id, partial(self._remake_preview, row)):
                 done.previews_remade += 1
         for row in report.unfinished:
-            if self._attempt(done, row.image_id, lambda r=row: self._finish(r)):
+            if self._attempt(done, row.image_id, partial(self._finish, row)):
                 done.unfinished_finished += 1
         return done
 
