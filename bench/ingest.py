@@ -1,0 +1,152 @@
+"""Ingest rows: the product's upload path against a plain `requests` upload of the same bytes.
+
+Large files go through `GcsBlobStore.put` (streamed; what `Library.upload` calls after checking
+an image): `Library.upload` itself decodes the image and makes a preview, and takes at most
+`max_upload_bytes` (50 MiB by default), so 50 and 200 MiB are measured at the blob-store level and
+one camera-sized JPEG shows what the whole library path costs on top (informational).
+Both paths upload to the same fake-gcs-server (filesystem backend); this process's peak RSS
+growth is sampled in a fresh process per path and size, and for speed the paths alternate which
+goes first.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import statistics
+import tempfile
+from pathlib import Path
+from types import SimpleNamespace
+
+from bench.stand import log
+from bench.storage_bench import (
+    MIB,
+    big_jpeg,
+    make_store,
+    put_ours,
+    put_plain,
+    seed_catalog,
+    timed,
+    write_random_file,
+)
+from bench.table import Row
+from storage.blobstore import GcsBlobStore
+from storage.embedded import FakeGcsProcess
+from storage.library import Library, LibraryPolicy
+
+MEMORY_LIMIT = 32 * MIB
+RATIO_TARGET = 0.70
+
+
+def ingest_rows(rounds: dict[int, int]) -> list[Row]:
+    """`rounds`: size in MiB -> measured uploads per path (after one warm-up upload each)."""
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="cloudbox-bench-ingest-") as tmp:
+        work = Path(tmp)
+        emulator = FakeGcsProcess(root=work / "gcs").start()
+        try:
+            store = make_store(emulator, "bench-ingest", work / "key.json")
+            for size_mib, n in rounds.items():
+                log(f"ingest: {size_mib} MiB x {n} rounds per path")
+                rows += _one_size(emulator, store, work, size_mib * MIB, n)
+            log("ingest: Library.upload of a camera-sized JPEG")
+            rows += _library_upload(emulator, store, work)
+        finally:
+            emulator.stop()
+    return rows
+
+
+def _one_size(emulator: FakeGcsProcess, store: GcsBlobStore, work: Path, size: int, n: int) -> list[Row]:
+    path = work / f"upload-{size}.bin"
+    write_random_file(path, size)
+    label = f"{size // MIB} MiB"
+    ours_mem = _fresh_process_growth(emulator.url, store.bucket_name, work, path, "ours") / MIB
+    plain_mem = _fresh_process_growth(emulator.url, store.bucket_name, work, path, "plain") / MIB
+    # One unmeasured upload each first: the emulator's first large upload grows its buffers.
+    put_plain(emulator, store, path, f"warm/plain-{size}")
+    put_ours(store, path, f"warm/ours-{size}")
+    ours: list[float] = []
+    plain: list[float] = []
+    for i in range(n):
+        steps = [
+            lambda i=i: ours.append(timed(lambda: put_ours(store, path, f"ours/{size}-{i}"))[0]),
+            lambda i=i: plain.append(timed(lambda: put_plain(emulator, store, path, f"plain/{size}-{i}"))[0]),
+        ]
+        for step in steps if i % 2 == 0 else reversed(steps):
+            step()
+    path.unlink()
+    ours_speed = [size / MIB / seconds for seconds in ours]
+    plain_speed = [size / MIB / seconds for seconds in plain]
+    ratio = statistics.median(ours_speed) / statistics.median(plain_speed)
+    memory_target = size >= 200 * MIB
+    return [
+        Row.of(
+            f"ingest {label}: GcsBlobStore.put throughput",
+            "MiB/s",
+            ours_speed,
+            target=f">= {RATIO_TARGET:.2f} x plain",
+            ok=ratio >= RATIO_TARGET,
+            baseline=statistics.median(plain_speed),
+            ratio=ratio,
+            note="baseline: plain requests POST",
+        ),
+        Row(
+            f"ingest {label}: GcsBlobStore.put peak RSS growth",
+            "MiB",
+            1,
+            ours_mem,
+            target="< 32 MiB" if memory_target else "",
+            ok=ours_mem * MIB < MEMORY_LIMIT if memory_target else None,
+            baseline=plain_mem,
+            note="fresh process, after a 1 MiB warm-up upload",
+        ),
+    ]
+
+
+def _fresh_process_growth(url: str, bucket: str, work: Path, path: Path, which: str) -> int:
+    """Peak RSS growth of one upload in a new process: RSS never shrinks back, so in this
+    process every upload after the largest one so far would show no growth at all."""
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return int(pool.apply(_child_upload, (url, bucket, str(work), str(path), which)))
+
+
+def _child_upload(url: str, bucket: str, work: str, path: str, which: str) -> int:
+    emulator = SimpleNamespace(url=url)
+    store = make_store(emulator, bucket, Path(work) / "key.json")  # type: ignore[arg-type]
+    warm = Path(work) / f"warm-{os.getpid()}.bin"
+    write_random_file(warm, MIB)
+    upload = (
+        (lambda p, name: put_ours(store, p, name))
+        if which == "ours"
+        else (lambda p, name: put_plain(emulator, store, p, name))  # type: ignore[arg-type]
+    )
+    upload(warm, f"child/warm-{which}-{os.getpid()}")
+    warm.unlink()
+    _, growth = timed(lambda: upload(Path(path), f"child/{which}-{os.getpid()}"))
+    return growth
+
+
+def _library_upload(emulator: FakeGcsProcess, store: GcsBlobStore, work: Path) -> list[Row]:
+    path = work / "camera.jpg"
+    big_jpeg(path, (4000, 3000))
+    seeded, engine, owner = seed_catalog(f"sqlite:///{work / 'library.sqlite3'}", 0)
+    library = Library(seeded._sessions, store, LibraryPolicy())
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as handle:
+            seconds, growth = timed(lambda: library.upload(owner, handle, filename="camera.jpg"))
+        plain_seconds, _ = timed(lambda: put_plain(emulator, store, path, "plain/camera.jpg"))
+    finally:
+        engine.dispose()
+    speed, plain_speed = size / MIB / seconds, size / MIB / plain_seconds
+    return [
+        Row(
+            f"ingest {size / MIB:.1f} MiB 4000x3000 JPEG: Library.upload throughput",
+            "MiB/s",
+            1,
+            speed,
+            baseline=plain_speed,
+            ratio=speed / plain_speed,
+            note=f"decode + preview + 2 puts; RSS growth {growth / MIB:.0f} MiB; info",
+        )
+    ]

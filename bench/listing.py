@@ -1,0 +1,138 @@
+"""Listing rows: `/cloudbox list` in Slack and the gallery's first page, at growing libraries.
+
+One owner per size (100, 10,000, 100,000 ready images, bulk-inserted catalog rows; the bytes are
+never read by a listing). `/cloudbox list` is timed from posting the signed command to the
+server's post to the response_url, where the list arrives; the gallery from GET / (signed in:
+the session cookie the app itself would set) to the last byte of the page, which carries 24
+signed preview URLs. A library of this size has been vacuumed and analysed long since; a fresh
+bulk insert not, so the bench does that before measuring.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import requests
+from sqlalchemy import insert, text
+
+from bench.stand import Stand, log
+from bench.table import Row
+from storage.accounts import Identity
+from storage.library import Owner, new_id
+from storage.models import ImageRow, utcnow
+
+LIST_TARGET_MS = 100.0
+CHUNK = 10_000
+
+
+def seed_owner(stand: Stand, images: int, name: str = "lib") -> tuple[Owner, str]:
+    """A new owner with `images` ready rows, linked to a Slack user; returns it and the user id."""
+    services = stand.services
+    owner = services.accounts.ensure_account(f"bench-{name}-{images}", f"{name}{images}@example.com")
+    user = f"U{name.upper()}{images}"
+    services.accounts.link(Identity("slack", stand.team.team_id, user), owner)
+    start = utcnow() - timedelta(days=400)
+    for first in range(0, images, CHUNK):
+        rows = []
+        for n in range(first, min(images, first + CHUNK)):
+            image_id = new_id()
+            rows.append(
+                {
+                    "id": image_id,
+                    "owner_id": owner.id,
+                    "object_name": f"{owner.prefix}{image_id}.jpg",
+                    "preview_object_name": f"{owner.prefix}{image_id}.preview.jpg",
+                    "original_name": f"IMG_{n:06d}.jpg",
+                    "content_type": "image/jpeg",
+                    "size": 2_000_000 + n,
+                    "sha256": secrets.token_hex(32),
+                    "width": 4000,
+                    "height": 3000,
+                    "status": "ready",
+                    "created_at": start + timedelta(minutes=n),
+                }
+            )
+        with services.engine.begin() as connection:
+            connection.execute(insert(ImageRow), rows)
+    return owner, user
+
+
+def vacuum(stand: Stand) -> None:
+    engine = stand.services.engine
+    with engine.connect() as connection:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM needs it
+        autocommit.execute(
+            text("VACUUM ANALYZE images" if engine.dialect.name == "postgresql" else "ANALYZE")
+        )
+
+
+def slack_list(stand: Stand, user: str, images: int, runs: int) -> list[float]:
+    session = requests.Session()
+    session.trust_env = False
+    timings = []
+    for _ in range(runs + 1):  # the first warms the worker that takes it
+        response_url = stand.fake.response_url()
+        form = urlencode(
+            {
+                "team_id": stand.team.team_id,
+                "channel_id": "C1",
+                "user_id": user,
+                "user_name": "lister",
+                "command": "/cloudbox",
+                "text": "list",
+                "response_url": response_url,
+                "trigger_id": "1.2.3",
+            }
+        )
+        headers = stand.slack_headers(form, "application/x-www-form-urlencoded")
+        started = time.perf_counter()
+        answer = session.post(stand.base + "/slack/events", data=form, headers=headers, timeout=30)
+        if answer.status_code != 200:
+            raise RuntimeError(f"/cloudbox list was answered {answer.status_code}")
+        (call,) = stand.fake.wait_for(
+            "response_url", lambda c, u=response_url: u.endswith(c.path), timeout=30
+        )
+        if f"{images:,}" not in call.args["text"] and str(images) not in call.args["text"]:
+            raise RuntimeError(f"unexpected list for {images}: {call.args['text'][:200]!r}")
+        timings.append((call.at - started) * 1000)
+    return timings[1:]
+
+
+def gallery_page(stand: Stand, owner: Owner, images: int, runs: int) -> list[float]:
+    session = requests.Session()
+    session.trust_env = False
+    session.cookies.set("session", stand.session_cookie(owner))
+    timings = []
+    for _ in range(runs + 1):
+        started = time.perf_counter()
+        page = session.get(stand.base + "/", timeout=30)
+        elapsed = (time.perf_counter() - started) * 1000
+        if page.status_code != 200 or "IMG_" not in page.text:
+            raise RuntimeError(f"the gallery did not list the images: {page.status_code}")
+        timings.append(elapsed)
+    return timings[1:]
+
+
+def listing_rows(stand: Stand, sizes: tuple[int, ...], runs: int) -> list[Row]:
+    owners = {}
+    for images in sizes:
+        log(f"listing: seeding an owner with {images:,} images")
+        owners[images] = seed_owner(stand, images)
+    vacuum(stand)
+    rows = []
+    for images in sizes:
+        owner, user = owners[images]
+        log(f"listing: {images:,} images, {runs} runs each")
+        for measure, samples in (
+            ("/cloudbox list (to the response_url post)", slack_list(stand, user, images, runs)),
+            ("gallery GET / signed in (24 previews)", gallery_page(stand, owner, images, runs)),
+        ):
+            row = Row.of(f"{measure}, {images:,} images", "ms", samples)
+            if images >= 100_000:
+                row.target = f"< {LIST_TARGET_MS:.0f} ms (median)"
+                row.ok = row.median is not None and row.median < LIST_TARGET_MS
+            rows.append(row)
+    return rows
