@@ -37,9 +37,11 @@ def incoming_files(
     who = identity(context.team_id, context.enterprise_id, user)
     batch = f"{who.tenant}:{channel}:{ts}" + (f":{saved_by}" if saved_by else "")
     out = []
-    for f in files:
-        file_id = f.get("id")
-        if not file_id:
+    # Only well-formed file objects: anything else in `files` would crash the listener before
+    # the ack (a 500, and Slack delivers the event again and again).
+    for f in files if isinstance(files, list) else []:
+        file_id = f.get("id") if isinstance(f, dict) else None
+        if not isinstance(file_id, str) or not file_id:
             continue
         # Slack Connect files ("mode": "file_access") come without URLs: files.info gives them.
         url = (
