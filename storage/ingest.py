@@ -231,6 +231,15 @@ class IngestQueue:
     def take_finished_batch(self, batch: str) -> list[Job] | None:
         """The batch's jobs if none is still runnable and this caller is the one to reply."""
         with transaction(self._sessions) as session:
+            # Every finished file asks; only the last one may load the batch. Loading it on each
+            # ask made a message with n files cost n² rows.
+            busy = session.scalar(
+                select(IngestJobRow.id)
+                .where(IngestJobRow.batch == batch, IngestJobRow.status.in_(RUNNABLE))
+                .limit(1)
+            )
+            if busy is not None:
+                return None
             rows = session.scalars(select(IngestJobRow).where(IngestJobRow.batch == batch)).all()
             if not rows or any(r.status in RUNNABLE for r in rows):
                 return None
