@@ -112,10 +112,10 @@ def ack_rows(stand: Stand, sizes: tuple[int, ...], rounds: int) -> list[Row]:
         for r in range(rounds):
             log(f"acks: burst of {size}, round {r + 1}/{rounds}")
             samples += bursts.burst(size)
-        row = Row.of(f"Slack ack, bursts of {size} concurrent file_share events", "ms", samples)
+        row = Row.of(f"Slack ack, {size} concurrent signed file_share events", "ms", samples)
         row.target = f"p99 < {ACK_TARGET_MS:.0f} ms"
         row.ok = row.p99 is not None and row.p99 < ACK_TARGET_MS
-        row.note = f"{rounds} bursts"
+        row.note = f"{rounds} burst" + ("s" if rounds > 1 else "")
         rows.append(row)
     lost, duplicated, detail = bursts.check()
     rows.append(

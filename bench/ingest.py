@@ -88,7 +88,7 @@ def _one_size(emulator: FakeGcsProcess, store: GcsBlobStore, work: Path, size: i
             ok=ratio >= RATIO_TARGET,
             baseline=statistics.median(plain_speed),
             ratio=ratio,
-            note="baseline: plain requests POST",
+            note="vs plain requests POST",
         ),
         Row(
             f"ingest {label}: GcsBlobStore.put peak RSS growth",
@@ -98,7 +98,7 @@ def _one_size(emulator: FakeGcsProcess, store: GcsBlobStore, work: Path, size: i
             target="< 32 MiB" if memory_target else "",
             ok=ours_mem * MIB < MEMORY_LIMIT if memory_target else None,
             baseline=plain_mem,
-            note="fresh process, after a 1 MiB warm-up upload",
+            note="new process, after 1 MiB warm-up",
         ),
     ]
 
@@ -141,12 +141,12 @@ def _library_upload(emulator: FakeGcsProcess, store: GcsBlobStore, work: Path) -
     speed, plain_speed = size / MIB / seconds, size / MIB / plain_seconds
     return [
         Row(
-            f"ingest {size / MIB:.1f} MiB 4000x3000 JPEG: Library.upload throughput",
+            f"ingest {size / MIB:.1f} MiB JPEG: Library.upload throughput",
             "MiB/s",
             1,
             speed,
             baseline=plain_speed,
             ratio=speed / plain_speed,
-            note=f"decode + preview + 2 puts; RSS growth {growth / MIB:.0f} MiB; info",
+            note=f"4000x3000: decode, preview, 2 puts; RSS +{growth / MIB:.0f} MiB; info",
         )
     ]

@@ -127,8 +127,8 @@ def listing_rows(stand: Stand, sizes: tuple[int, ...], runs: int) -> list[Row]:
         owner, user = owners[images]
         log(f"listing: {images:,} images, {runs} runs each")
         for measure, samples in (
-            ("/cloudbox list (to the response_url post)", slack_list(stand, user, images, runs)),
-            ("gallery GET / signed in (24 previews)", gallery_page(stand, owner, images, runs)),
+            ("/cloudbox list, to the response_url post", slack_list(stand, user, images, runs)),
+            ("gallery GET / signed in, 24 previews", gallery_page(stand, owner, images, runs)),
         ):
             row = Row.of(f"{measure}, {images:,} images", "ms", samples)
             if images >= 100_000:

@@ -66,19 +66,19 @@ def share_rows(stand: Stand, owner: Owner, clients: int, seconds: float) -> list
     share_rps, share_ms = load(stand.base, paths, clients, seconds, 303)
     return [
         Row(
-            f"share link GET /s/<token> -> 303, {clients} concurrent clients: throughput",
+            f"share link GET /s/<token> -> 303, {clients} clients: throughput",
             "req/s",
             len(share_ms),
             share_rps,
             baseline=health_rps,
             ratio=share_rps / health_rps,
-            note="baseline: GET /healthz, same load",
+            note="vs GET /healthz, same load",
         ),
         Row.of(
-            f"share link GET /s/<token> -> 303, {clients} concurrent clients: latency",
+            f"share link GET /s/<token> -> 303, {clients} clients: latency",
             "ms",
             share_ms,
             baseline=sorted(health_ms)[len(health_ms) // 2],
-            note="baseline: GET /healthz",
+            note="vs GET /healthz",
         ),
     ]
