@@ -37,12 +37,19 @@ def events():  # type: ignore[no-untyped-def]
         log.warning("gchat: refused a request from %s: %s", request.remote_addr, exc.reason)
         return jsonify(error="unauthorized"), 401
     try:
-        event = parse_event(request.get_json(silent=True))
+        event = parse_event(_json_body())
     except BadEvent as exc:
         log.warning("gchat: unreadable event: %s", exc)
         return jsonify(error="bad event"), 400
     log.info("gchat: %s event (%s format)", event.raw_type, event.format)
     return jsonify(bot.handler.handle(event))
+
+
+def _json_body() -> object:
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # JSON nested deeper than the parser's stack: not an event
+        raise BadEvent("event body is nested too deeply") from None
 
 
 def init_app(app: Flask, services: Services, runtime: ChatRuntime) -> None:

@@ -187,7 +187,7 @@ def _slash_command_id(message: dict[str, Any]) -> str | None:
     command = _dict(message.get("slashCommand"))
     if "commandId" in command:
         return str(command["commandId"])
-    for annotation in message.get("annotations") or []:
+    for annotation in _list(message.get("annotations")):
         slash = _dict(_dict(annotation).get("slashCommand"))
         if "commandId" in slash:
             return str(slash["commandId"])
@@ -201,8 +201,10 @@ def _app_command_id(raw: Any) -> str | None:
 
 def _attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
     found = []
-    for raw in message.get("attachment") or message.get("attachments") or []:
+    for raw in _list(message.get("attachment") or message.get("attachments")):
         item = _dict(raw)
+        if not item:
+            continue
         found.append(
             Attachment(
                 name=_str(item.get("name")),
@@ -217,12 +219,17 @@ def _attachments(message: dict[str, Any]) -> tuple[Attachment, ...]:
 
 def _parameter_list(raw: Any) -> dict[str, str]:
     return {
-        _str(p.get("key")): _str(p.get("value")) for p in raw or [] if isinstance(p, dict) and p.get("key")
+        _str(p.get("key")): _str(p.get("value")) for p in _list(raw) if isinstance(p, dict) and p.get("key")
     }
 
 
 def _parameter_map(raw: Any) -> dict[str, str]:
     return {str(k): _str(v) for k, v in _dict(raw).items()}
+
+
+def _list(value: Any) -> list[Any]:
+    # A verified body can still hold any JSON where a list belongs: never iterate a number.
+    return value if isinstance(value, list) else []
 
 
 def _dict(value: Any) -> dict[str, Any]:
