@@ -68,7 +68,7 @@ def _is_an_object(raw: str, content_type: str | None) -> bool:
             body = {} if payload is None else json.loads(payload)
         else:
             return True  # a slash command's plain form
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(body, dict) and isinstance(body.get("event", {}), dict)
 
