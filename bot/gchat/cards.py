@@ -39,7 +39,7 @@ def message(reply: Reply, *, fmt: Format, endpoint_url: str, viewer: str | None 
     if reply.items and not reply.public:
         # The card lists every image; the text only introduces it.
         text = reply.title or reply.text.split("\n", 1)[0]
-    body: dict[str, Any] = {"text": _clip(text)}
+    body: dict[str, Any] = {"text": _clip(_inert(text))}
     card = _card(reply, fmt, endpoint_url)
     if card is not None:
         body["cardsV2"] = [{"cardId": f"cloudbox-{next(_card_ids)}", "card": card}]
@@ -147,6 +147,13 @@ def _card_text(text: str) -> str:
     escaped = _BOLD_RE.sub(r"<b>\1</b>", escaped)
     escaped = _CODE_RE.sub(r"<font color=\"#5f6368\">\1</font>", escaped)
     return escaped.replace("\n", "<br>")
+
+
+def _inert(text: str) -> str:
+    """Message text carries file names (other people's words), and Chat reads `<users/all>`
+    as @all and `<url|label>` as a link, with no escape for them. CloudBox's own text never
+    uses angle brackets, so every one is shown as a look-alike that Chat does not parse."""
+    return text.replace("<", "\u2039").replace(">", "\u203a")
 
 
 def _clip(text: str, limit: int = MAX_TEXT) -> str:
