@@ -66,4 +66,8 @@ def safe_next(target: str | None) -> str | None:
     """Only a path on this site: never an absolute or scheme-relative URL."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
+    # Browsers drop tabs and newlines from a URL before reading it, so "/\t/evil.example"
+    # is "//evil.example" to them; and a newline cannot go in a Location header at all.
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return None
     return target
