@@ -23,6 +23,7 @@ from bench.table import Row
 from storage.accounts import Identity
 from storage.library import Owner, new_id
 from storage.models import ImageRow, utcnow
+from tests.standins.slack_api import Call
 
 LIST_TARGET_MS = 100.0
 CHUNK = 10_000
@@ -92,9 +93,11 @@ def slack_list(stand: Stand, user: str, images: int, runs: int) -> list[float]:
         answer = session.post(stand.base + "/slack/events", data=form, headers=headers, timeout=30)
         if answer.status_code != 200:
             raise RuntimeError(f"/cloudbox list was answered {answer.status_code}")
-        (call,) = stand.fake.wait_for(
-            "response_url", lambda c, u=response_url: u.endswith(c.path), timeout=30
-        )
+
+        def to_this_url(call: Call, url: str = response_url) -> bool:
+            return url.endswith(call.path)
+
+        (call,) = stand.fake.wait_for("response_url", to_this_url, timeout=30)
         if f"{images:,}" not in call.args["text"] and str(images) not in call.args["text"]:
             raise RuntimeError(f"unexpected list for {images}: {call.args['text'][:200]!r}")
         timings.append((call.at - started) * 1000)

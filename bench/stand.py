@@ -48,6 +48,7 @@ class Stand:
         """Headers of a request signed as Slack signs it (now)."""
         ts = str(int(time.time()))
         signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=ts, body=body)
+        assert signature is not None
         return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
 
     def session_cookie(self, owner: Owner) -> str:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100): with n < 100 samples, p99 is the maximum."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, -(-len(ordered) * p // 100) - 1))]
+    rank = int(-(-len(ordered) * p // 100))  # ceil(n * p / 100), 1-based
+    return ordered[min(len(ordered) - 1, max(0, rank - 1))]
 
 
 @dataclass
