@@ -34,11 +34,21 @@ GCHAT_COMMAND_ID = "7"
 # -- stand-ins -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def slack_api() -> Iterator[FakeSlack]:
+@pytest.fixture(scope="session")
+def _slack_api() -> Iterator[FakeSlack]:
     fake = FakeSlack().start()
     yield fake
-    fake.stop()
+    fake.stop()  # once: stopping waits out serve_forever's half-second poll
+
+
+@pytest.fixture
+def slack_api(_slack_api: FakeSlack) -> FakeSlack:
+    """The session's fake Slack with this test's recording and files only."""
+    with _slack_api._cond:
+        _slack_api.calls.clear()
+        _slack_api.files.clear()
+        _slack_api.teams.clear()
+    return _slack_api
 
 
 @pytest.fixture

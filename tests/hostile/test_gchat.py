@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import logging
+import posixpath
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -35,10 +38,15 @@ def hand_made(header: dict[str, Any], claims: dict[str, Any], key: bytes | None)
     return signing_input + "." + b64(signature)
 
 
+@functools.cache
+def _impostor(kid: str) -> ChatSigner:
+    return ChatSigner.make(kid)
+
+
 def forged_tokens(signer: ChatSigner) -> dict[str, str | None]:
     now = int(time.time())
     claims = {"iss": CHAT_ISSUER, "aud": PROJECT_NUMBER, "iat": now, "exp": now + 3600}
-    impostor = ChatSigner.make(signer.kid)  # same key id, another private key
+    impostor = _impostor(signer.kid)  # same key id, another private key
     good = signer.chat_token(PROJECT_NUMBER)
     head, body, _ = good.split(".")
     return {
@@ -75,7 +83,7 @@ def forged_tokens(signer: ChatSigner) -> dict[str, str | None]:
     }
 
 
-FORGERY_NAMES = list(forged_tokens(ChatSigner.make("x")))
+FORGERY_NAMES = list(forged_tokens(_impostor("x")))
 
 
 @pytest.mark.parametrize("forgery", FORGERY_NAMES)
@@ -143,15 +151,16 @@ MALFORMED_BODIES: dict[str, bytes] = {
 }
 
 
-@pytest.mark.parametrize("case", list(MALFORMED_BODIES))
 def test_malformed_events_are_answered_without_a_crash(
-    case: str, chat_post: Callable[..., Any], stored: Stored, person: Any
+    chat_post: Callable[..., Any], stored: Stored, person: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     person("ada", ADA_ID)
-    answer = chat_post(data=MALFORMED_BODIES[case])
-    assert answer.status_code in (200, 400), (answer.status_code, answer.get_data(as_text=True)[:200])
-    if answer.status_code == 400:
-        assert answer.get_json() == {"error": "bad event"}
+    for case, body in MALFORMED_BODIES.items():
+        answer = chat_post(data=body)
+        assert answer.status_code in (200, 400), (case, answer.status_code)
+        if answer.status_code == 400:
+            assert answer.get_json() == {"error": "bad event"}, case
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert stored.images() == 0
 
 
@@ -241,7 +250,8 @@ def test_attachment_references_cannot_reach_another_host_or_path(
     assert seen == []  # the other host never heard from us
     for request in google_chat.state.requests:
         assert request.path.startswith(("/v1/media/", "/v1/spaces/")), request.path
-        assert not request.path.endswith("/certs")
+        # What the stand-in saw, decoded once as a server would: still inside /v1/media/.
+        assert posixpath.normpath(unquote(request.path)).startswith(("/v1/media/", "/v1/spaces/"))
     assert stored.images() == 0 and stored.objects() == []
     card = google_chat.wait_for_posts(1)[0]["message"]
     assert "Not saved" in json.dumps(card)
