@@ -24,7 +24,8 @@ def make_blueprint(front_end: SlackFrontEnd, signing_secret: str) -> Blueprint:
     verifier = SignatureVerifier(signing_secret)
     bp = Blueprint("slack", __name__, url_prefix="/slack")
 
-    # Bolt verifies the signature over the raw body: nothing here reads or parses it first.
+    # The signature is checked over the raw body before anything parses it (Bolt checks it
+    # again: it must see the same raw bytes, which Flask caches).
     @bp.post("/events")
     def events() -> Response:
         # Bolt answers 401 to a missing signature but 500 to a timestamp that is not a number;
