@@ -108,17 +108,24 @@ def _classic(body: dict[str, Any]) -> ChatEvent:
         format="classic",
         kind=kind,
         user=_user(body.get("user")) or _user(message.get("sender")),
-        space_name=_str(space.get("name")),
-        space_is_dm=_is_dm(space),
-        message_name=_str(message.get("name")),
-        thread_name=_str(_dict(message.get("thread")).get("name")),
-        text=_message_text(message),
         command_id=command_id,
-        attachments=_attachments(message),
         parameters=parameters,
+        **_where_and_what(space, message),
         config_complete_url=_str(body.get("configCompleteRedirectUrl")) or None,
         raw_type=raw_type,
     )
+
+
+def _where_and_what(space: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
+    """The fields both formats carry the same way: the space and the message itself."""
+    return {
+        "space_name": _str(space.get("name")),
+        "space_is_dm": _is_dm(space),
+        "message_name": _str(message.get("name")),
+        "thread_name": _str(_dict(message.get("thread")).get("name")),
+        "text": _message_text(message),
+        "attachments": _attachments(message),
+    }
 
 
 # -- Workspace add-on -------------------------------------------------------------------
@@ -137,13 +144,8 @@ def _addon(body: dict[str, Any]) -> ChatEvent:
         format="addon",
         kind=kind,
         user=_user(chat.get("user")) or _user(message.get("sender")),
-        space_name=_str(space.get("name")),
-        space_is_dm=_is_dm(space),
-        message_name=_str(message.get("name")),
-        thread_name=_str(_dict(message.get("thread")).get("name")),
-        text=_message_text(message),
         command_id=command_id,
-        attachments=_attachments(message),
+        **_where_and_what(space, message),
         parameters=_parameter_map(_dict(body.get("commonEventObject")).get("parameters")),
         config_complete_url=_str(payload.get("configCompleteRedirectUri")) or None,
         raw_type=name or "unknown",
