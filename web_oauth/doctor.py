@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-import requests
 from slack_sdk import WebClient
 
 from storage import db
 from storage.services import Services
+
+from .oidc import OidcClient
 
 OK, MISSING, FAILED, INFO = "ok", "missing", "failed", "info"
 
@@ -79,12 +80,8 @@ def _oauth_check(services: Services, network: bool) -> Check:
         return Check("Google sign-in", OK, "OAuth client configured")
 
     def discover() -> None:
-        doc = requests.get(s.oauth_discovery_url, timeout=5).json()
-        missing = [
-            k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri") if k not in doc
-        ]
-        if missing:
-            raise ValueError(f"discovery document lacks {', '.join(missing)}")
+        assert s.oauth_client_id and s.oauth_client_secret
+        OidcClient(s.oauth_client_id, s.oauth_client_secret, s.oauth_discovery_url).metadata()
 
     return _probe("Google sign-in", discover, f"OAuth client configured; {s.oauth_discovery_url} answers")
 
