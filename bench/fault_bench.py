@@ -12,19 +12,15 @@ one that finishes the work. The same scenarios are asserted by tests/resilience.
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storage.embedded import FakeGcsProcess  # noqa: E402
 from tests.resilience.scenarios import Figures, run_crash_scenario, run_fault_scenario  # noqa: E402
+from tests.standins.postgres import catalog_url
 
 COLUMNS = ("scenario", "seed", "accepted", "stored", "lost", "duplicated", "told not saved", "seconds")
 
@@ -42,24 +38,6 @@ def row(f: Figures) -> tuple[str, ...]:
     )
 
 
-@contextmanager
-def catalog(admin_url: str | None, work: Path, name: str) -> Iterator[str]:
-    """A fresh, empty catalog for one run: each run checks the whole catalog against its bucket."""
-    if admin_url is None:
-        yield f"sqlite:///{work / name}.sqlite3"
-        return
-    database = f"cloudbox_bench_{name}_{secrets.token_hex(3)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{database}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{database}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -74,9 +52,9 @@ def main() -> int:
         work = Path(tmp)
         gcs = FakeGcsProcess().start()
         try:
-            with catalog(args.postgres, work, "fault") as url:
+            with catalog_url(args.postgres, work / "fault.sqlite3", "cloudbox_bench_fault") as url:
                 fault = run_fault_scenario(gcs.url, url, seed=args.seed, rate=args.rate, count=args.count)
-            with catalog(args.postgres, work, "crash") as url:
+            with catalog_url(args.postgres, work / "crash.sqlite3", "cloudbox_bench_crash") as url:
                 crash = run_crash_scenario(gcs.url, url, work / "instance", seed=args.seed, count=args.count)
         finally:
             gcs.stop()

@@ -23,8 +23,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -33,7 +33,7 @@ import requests
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select
 
 from storage.accounts import Identity
 from storage.embedded import FakeGcsProcess
@@ -43,6 +43,7 @@ from storage.services import Services
 from storage.settings import Settings
 from tests.standins import images
 from tests.standins.keys import make_service_account_key
+from tests.standins.postgres import catalog_url
 from tests.standins.slack_api import FakeSlack, Team
 
 EVENTS = 50
@@ -223,13 +224,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         root = Path(tmp)
         gcs = FakeGcsProcess().start()
         fake = FakeSlack().start()
-        database_url, drop = _database(args.postgres, root)
         process = None
         try:
+            database_url = stack.enter_context(
+                catalog_url(args.postgres, root / "bench.sqlite3", "cloudbox_bench")
+            )
             storage.Client(
                 project="bench", credentials=AnonymousCredentials(), client_options={"api_endpoint": gcs.url}
             ).create_bucket("bench")
@@ -258,7 +261,6 @@ def main() -> None:
                 process.wait(30)
             fake.stop()
             gcs.stop()
-            drop()
     db = "PostgreSQL" if args.postgres else "SQLite"
     where = f"gunicorn {args.workers} workers x {args.threads} threads; {os.cpu_count()} CPUs"
     print(f"\nSlack benchmark: {db}; {where}")
@@ -267,22 +269,6 @@ def main() -> None:
     for name, value in figures.items():
         print(f"{name:<28}{value:>12.1f}" if isinstance(value, float) else f"{name:<28}{value:>12}")
     print("targets: ack p99 < 300 ms; list reply < 500 ms")
-
-
-def _database(admin_url: str | None, root: Path) -> tuple[str, Callable[[], None]]:
-    if not admin_url:
-        return f"sqlite:///{root / 'bench.sqlite3'}", lambda: None
-    name = f"cloudbox_bench_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 if __name__ == "__main__":

@@ -23,12 +23,13 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from slack_sdk.signature import SignatureVerifier
 
-from bench.slack_bench import _database, serve
+from bench.slack_bench import serve
 from storage.embedded import FakeGcsProcess
 from storage.library import Owner
 from storage.services import Services
 from storage.settings import Settings
 from tests.standins.keys import make_service_account_key
+from tests.standins.postgres import catalog_url
 from tests.standins.slack_api import FakeSlack, Team
 
 BUCKET = "bench"
@@ -68,8 +69,9 @@ def running_service(postgres_admin_url: str | None, *, workers: int, threads: in
         stack.callback(gcs.stop)
         fake = FakeSlack().start()
         stack.callback(fake.stop)
-        database_url, drop = _database(postgres_admin_url, root)
-        stack.callback(drop)
+        database_url = stack.enter_context(
+            catalog_url(postgres_admin_url, root / "bench.sqlite3", "cloudbox_bench")
+        )
         storage.Client(
             project="bench", credentials=AnonymousCredentials(), client_options={"api_endpoint": gcs.url}
         ).create_bucket(BUCKET)

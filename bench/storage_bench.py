@@ -22,8 +22,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,13 +32,14 @@ import requests
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from google.oauth2 import service_account
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 from storage import db
 from storage.blobstore import UPLOAD_CHUNK_SIZE, GcsBlobStore, UrlSigner
 from storage.embedded import FakeGcsProcess, local_signing_key
 from storage.library import Library, LibraryPolicy, Owner, new_id
 from storage.models import Account, ImageRow, utcnow
+from tests.standins.postgres import throwaway_database
 
 MIB = 1024 * 1024
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -134,20 +134,6 @@ def make_store(emulator: FakeGcsProcess, bucket: str, key_path: Path) -> GcsBlob
         client.create_bucket(bucket)
     credentials = service_account.Credentials.from_service_account_info(local_signing_key(key_path))
     return GcsBlobStore(client, bucket, UrlSigner(credentials, api_access_endpoint=emulator.url))
-
-
-@contextmanager
-def fresh_postgres() -> Iterator[str]:
-    name = f"cloudbox_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def seed_catalog(url: str, images: int) -> tuple[Library, Any, Owner]:
@@ -388,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                 store, f"sqlite:///{work / 'list.sqlite3'}", "SQLite", args.images, args.runs
             )
             if not args.skip_postgres:
-                with fresh_postgres() as url:
+                with throwaway_database(POSTGRES_ADMIN_URL, "cloudbox_bench") as url:
                     rows += listing_rows(store, url, "PostgreSQL", args.images, args.runs)
             rows += signature_row(store, 1000)
         finally:

@@ -23,6 +23,7 @@ from storage.embedded import FakeGcsProcess
 from storage.services import Services
 from storage.settings import Settings
 from tests.standins.keys import ServiceAccountKey, make_service_account_key
+from tests.standins.postgres import throwaway_database
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "CLOUDBOX_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -54,15 +55,8 @@ def bucket(fake_gcs: FakeGcsProcess) -> str:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A database of its own on the machine's PostgreSQL for this test session."""
-    name = f"cloudbox_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with throwaway_database(POSTGRES_ADMIN_URL, "cloudbox_test") as url:
+        yield url
 
 
 @pytest.fixture
