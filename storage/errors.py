@@ -31,10 +31,6 @@ class AlreadyUsed(CloudBoxError):
     """A one-time token that has been used."""
 
 
-class NotLinked(CloudBoxError):
-    """A chat identity with no Google account linked to it yet."""
-
-
 class StorageUnavailable(CloudBoxError):
     """The bucket could not be reached after retries; nothing was saved."""
 

@@ -282,13 +282,6 @@ class IngestQueue:
                 query = query.where(IngestJobRow.batch == batch)
             return [Job.from_row(r) for r in session.scalars(query)]
 
-    def has_runnable(self) -> bool:
-        with self._sessions() as session:
-            return (
-                session.scalar(select(IngestJobRow.id).where(IngestJobRow.status.in_(RUNNABLE)).limit(1))
-                is not None
-            )
-
     def purge_finished(self, older_than: timedelta = timedelta(days=7)) -> int:
         with transaction(self._sessions) as session:
             return int(
@@ -433,12 +426,18 @@ class IngestWorker:
                 if ticks % 10 == 1:
                     self.report_stragglers()
                 if ticks % 30 == 0:
-                    self.queue.expire_waiting()
+                    self.housekeeping()
             except Exception:
                 log.exception("ingest worker loop failed; continuing")
             with self._cond:
                 if self._wakeups == seen and not self._stopping:
                     self._cond.wait(self._poll)
+
+    def housekeeping(self) -> None:
+        """What an idle worker tidies: files nobody linked for, old jobs, used link requests."""
+        self.queue.expire_waiting()
+        self.queue.purge_finished()
+        self._accounts.purge_link_requests()
 
     # -- one job --------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from storage.errors import (
     CloudBoxError,
     Expired,
     NotFound,
-    NotLinked,
     Rejected,
     Revoked,
     StorageError,
@@ -200,7 +199,6 @@ _STATUS_OF: dict[type[CloudBoxError], tuple[int, str]] = {
     Expired: (410, "Expired"),
     Revoked: (410, "Turned off"),
     AlreadyUsed: (410, "Already used"),
-    NotLinked: (403, "Not linked"),
     StorageUnavailable: (503, "Storage is not answering"),
     StorageError: (502, "Storage problem"),
 }

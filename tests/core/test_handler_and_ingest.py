@@ -117,3 +117,34 @@ def test_permanent_refusal_from_fetcher(ingest, linked):
     ingest.drain()
     ((outcomes, _),) = recorder.reports
     assert "Drive" in outcomes[0].refused
+
+
+def test_housekeeping_expires_unlinked_files_and_purges_old_jobs(ingest, services):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storage.db import transaction
+    from storage.models import IngestJobRow, utcnow
+
+    recorder = _register(ingest, {"F7": images.png(7), "F8": images.png(8)})
+    ingest.queue.enqueue(
+        [IncomingFile(ALICE, "F7", "old.png", "b7", {}), IncomingFile(ALICE, "F8", "older.png", "b8", {})]
+    )
+    ingest.drain()  # ALICE is not linked: both wait
+    assert [j.status for j in ingest.queue.jobs()] == ["waiting_link", "waiting_link"]
+    long_ago = utcnow() - timedelta(days=8)
+    with transaction(services.sessions) as session:
+        session.execute(
+            update(IngestJobRow)
+            .where(IngestJobRow.file_name == "old.png")
+            .values(created_at=utcnow() - timedelta(hours=2))
+        )
+        session.execute(
+            update(IngestJobRow)
+            .where(IngestJobRow.file_name == "older.png")
+            .values(status="done", created_at=long_ago, updated_at=long_ago)
+        )
+    ingest.housekeeping()
+    assert [(j.file_name, j.status) for j in ingest.queue.jobs()] == [("old.png", "expired")]
+    assert len(recorder.asked) == 2
