@@ -3,6 +3,9 @@
 Saved: files sent in a DM with the bot (`message`/`file_share`), files in a channel message
 that mentions the bot (`app_mention`), and the files of any message through the "Save to
 CloudBox" message shortcut. The download and the upload happen later, in the IngestWorker.
+
+`files_to_save` is the one rule for events. Over HTTP the event gate (gate.py) applies it before
+Bolt; over Socket Mode the Bolt listeners registered here do.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
 
 from storage.ingest import IncomingFile, IngestQueue, IngestWorker
 
@@ -25,7 +29,8 @@ SHORTCUT_ID = "save_to_cloudbox"
 def incoming_files(
     files: list[dict[str, Any]],
     *,
-    context: BoltContext,
+    team_id: str | None,
+    enterprise_id: str | None,
     user: str,
     channel: str,
     ts: str,
@@ -34,7 +39,7 @@ def incoming_files(
     saved_by: str | None = None,
 ) -> list[IncomingFile]:
     """One IncomingFile per file of one message; the message is the batch (one reply)."""
-    who = identity(context.team_id, context.enterprise_id, user)
+    who = identity(team_id, enterprise_id, user)
     batch = f"{who.tenant}:{channel}:{ts}" + (f":{saved_by}" if saved_by else "")
     out = []
     # Only well-formed file objects: anything else in `files` would crash the listener before
@@ -48,8 +53,8 @@ def incoming_files(
             None if f.get("mode") == "file_access" else f.get("url_private_download") or f.get("url_private")
         )
         payload = {
-            "team": context.team_id,
-            "enterprise": context.enterprise_id,
+            "team": team_id,
+            "enterprise": enterprise_id,
             "file": file_id,
             "url": url,
             "size": f.get("size") if isinstance(f.get("size"), int) else None,
@@ -64,28 +69,55 @@ def incoming_files(
     return out
 
 
+def files_to_save(body: dict[str, Any]) -> list[IncomingFile]:
+    """The files an Events API envelope asks CloudBox to save: none unless it is such a message."""
+    event = body.get("event") if body.get("type") == "event_callback" else None
+    # The workspace as Bolt's context has it (Slack Connect and org-wide installs included).
+    if not isinstance(event, dict) or not event.get("files"):
+        return []
+    user, team_id, enterprise_id = event.get("user"), extract_team_id(body), extract_enterprise_id(body)
+    if not isinstance(user, str) or not user or not (team_id or enterprise_id):
+        return []
+    if event.get("type") == "message" and event.get("subtype") == "file_share":
+        if event.get("channel_type") != "im":
+            return []  # in channels, only messages that mention the bot
+        private = False  # a DM: the reply is as private as the message
+    elif event.get("type") == "app_mention":
+        private = True  # in a channel, only the sender sees what was saved
+    else:
+        return []
+    return incoming_files(
+        event["files"],
+        team_id=team_id,
+        enterprise_id=enterprise_id,
+        user=user,
+        channel=str(event.get("channel") or ""),
+        ts=str(event.get("ts") or ""),
+        thread_ts=event.get("thread_ts") if isinstance(event.get("thread_ts"), str) else None,
+        private=private,
+    )
+
+
+def persist(queue: IngestQueue, worker: IngestWorker, files: list[IncomingFile]) -> None:
+    """Persist before acknowledging: once Slack hears 200, the work survives a crash.
+
+    A failure raises, the event is answered 500, and Slack delivers it again.
+    """
+    if files and queue.enqueue(files):
+        worker.wake()
+
+
 def register(app: App, queue: IngestQueue, worker: IngestWorker) -> None:
-    def enqueue_then_ack(files: list[IncomingFile]) -> None:
-        # Persisted before Bolt acknowledges: once Slack hears 200, the work survives a crash.
-        # A failure here answers 500 and Slack delivers the event again.
-        if files and queue.enqueue(files):
-            worker.wake()
-
-    def dm_files(event: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002
-        if event.get("channel_type") == "im" and event.get("files") and event.get("user"):
-            enqueue_then_ack(_from_event(event, context, private=False))
+    # Over Socket Mode, events reach Bolt; over HTTP the gate has already saved the files.
+    def save_files(body: dict[str, Any], next: Callable[[], None]) -> None:  # noqa: A002
+        persist(queue, worker, files_to_save(body))
         next()
 
-    def mention_files(event: dict[str, Any], context: BoltContext, next: Callable[[], None]) -> None:  # noqa: A002
-        if event.get("files") and event.get("user"):
-            enqueue_then_ack(_from_event(event, context, private=True))
-        next()
-
-    @app.event({"type": "message", "subtype": "file_share"}, middleware=[dm_files])
+    @app.event({"type": "message", "subtype": "file_share"}, middleware=[save_files])
     def file_shared_in_message() -> None:
         return None
 
-    @app.event("app_mention", middleware=[mention_files])
+    @app.event("app_mention", middleware=[save_files])
     def mentioned() -> None:
         return None
 
@@ -94,7 +126,8 @@ def register(app: App, queue: IngestQueue, worker: IngestWorker) -> None:
         message = body.get("message") or {}
         files = incoming_files(
             message.get("files") or [],
-            context=context,
+            team_id=context.team_id,
+            enterprise_id=context.enterprise_id,
             user=body["user"]["id"],
             channel=(body.get("channel") or {}).get("id", ""),
             ts=message.get("ts", ""),
@@ -113,15 +146,3 @@ def register(app: App, queue: IngestQueue, worker: IngestWorker) -> None:
                 text="You already saved the files of that message (or they are being saved now).",
                 response_type="ephemeral",
             )
-
-
-def _from_event(event: dict[str, Any], context: BoltContext, *, private: bool) -> list[IncomingFile]:
-    return incoming_files(
-        event.get("files") or [],
-        context=context,
-        user=event["user"],
-        channel=event.get("channel", ""),
-        ts=event.get("ts", ""),
-        thread_ts=event.get("thread_ts"),
-        private=private,
-    )

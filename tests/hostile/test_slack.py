@@ -428,3 +428,19 @@ def test_hostile_file_names_are_stored_safely_and_rendered_inert(
     answer, response_url = slack.command("list 1")
     listed = slack.fake.wait_for("response_url", lambda c: c.path.endswith(response_url.rsplit("/", 1)[-1]))
     assert "<https://evil.example|" not in "\n".join(markup(listed[0].args))
+
+
+def test_a_body_that_is_not_utf8_is_refused_as_unsigned(client: Any, stored: Stored) -> None:
+    """Slack signs UTF-8 text; other bytes are refused with 401, not a crash in the verifier."""
+    ts = str(int(time.time()))
+    body = b'{"type": "event_callback", "team_id": "T0001", "x": "\xff\xfe"}'
+    signature = (
+        "v0=" + hmac.new(SIGNING_SECRET.encode(), b"v0:" + ts.encode() + b":" + body, "sha256").hexdigest()
+    )
+    answer = post_raw(
+        client,
+        body,
+        {"Content-Type": "application/json", "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature},
+    )
+    assert answer.status_code == 401
+    assert stored.jobs() == 0

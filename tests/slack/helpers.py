@@ -57,7 +57,13 @@ class SlackSender:
     def event(
         self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None
     ) -> Answer:
-        envelope = {
+        envelope = self.envelope(event, event_id=event_id)
+        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        return self.post(json.dumps(envelope), "application/json", headers=headers)
+
+    def envelope(self, event: dict[str, Any], *, event_id: str | None = None) -> dict[str, Any]:
+        """The Events API envelope Slack wraps `event` in."""
+        return {
             "token": "legacy",
             "team_id": self.team.team_id,
             "api_app_id": "A0CLOUDBOX",
@@ -69,8 +75,6 @@ class SlackSender:
                 {"team_id": self.team.team_id, "user_id": self.team.bot_user_id, "is_bot": True}
             ],
         }
-        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
-        return self.post(json.dumps(envelope), "application/json", headers=headers)
 
     def command(self, text: str, *, user: str = "U1", channel: str = "C1") -> tuple[Answer, str]:
         response_url = self.fake.response_url()

@@ -9,8 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from slack_bolt.request import BoltRequest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+from bot.slack.blueprint import SLACK_KEY
 from storage.ingest import IngestWorker
 from storage.library import Owner
 from storage.models import ImageRow, IngestJobRow
@@ -151,3 +154,55 @@ def test_app_home_shows_link_status_images_and_links(
     assert dm.args["channel"] == "U1" and "Turned off" in dm.args["text"]
     slack_api.wait_for("views.publish", count=3)
     assert services.library.links(owner) == []
+
+
+def test_when_the_files_cannot_be_persisted_the_event_is_not_acknowledged(
+    slack: SlackSender,
+    slack_api: FakeSlack,
+    slack_team: Team,
+    chat: Any,
+    services: Services,
+    link: Callable[..., Owner],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 500 makes Slack deliver the event again; a 200 would have promised work nobody kept."""
+    owner = link("U1")
+    event = _file_event(slack_api, slack_team)
+
+    def catalog_down(files: Any) -> int:
+        raise OperationalError("INSERT", {}, ConnectionRefusedError("catalog down"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(chat.queue, "enqueue", catalog_down)
+        assert slack.event(event, event_id="EvDOWN").status == 500
+
+    assert slack.event(event, event_id="EvDOWN", retry=1).status == 200  # Slack's redelivery
+    chat.worker.drain()
+    assert services.library.list(owner).total == 1
+
+
+def test_over_socket_mode_bolt_saves_the_files_the_gate_saves_over_http(
+    slack: SlackSender,
+    slack_api: FakeSlack,
+    slack_team: Team,
+    app: Any,
+    chat: Any,
+    services: Services,
+    link: Callable[..., Owner],
+) -> None:
+    """Socket Mode delivers events to Bolt directly; its listeners apply the same rule."""
+    owner = link("U1")
+    in_dm = slack_api.add_file(slack_team, "in-dm.png", images.png(97))
+    in_channel = slack_api.add_file(slack_team, "in-channel.png", images.png(98))
+    events = [
+        dm_file_event(slack_api, [slack_api.file_object(in_dm)]),
+        dm_file_event(slack_api, [slack_api.file_object(in_channel)], channel="C1", channel_type="channel"),
+    ]
+    front_end = app.extensions[SLACK_KEY]
+    for event in events:
+        request = BoltRequest(body=slack.envelope(event), mode="socket_mode")
+        assert front_end.app.dispatch(request).status == 200
+
+    chat.worker.drain()
+    (image,) = services.library.list(owner).images
+    assert image.name == "in-dm.png"  # the channel message did not mention the bot

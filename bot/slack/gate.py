@@ -1,0 +1,140 @@
+"""The gate in front of POST /slack/events: verify first, and acknowledge file messages at once.
+
+Every request to the path is checked here, before Flask or Bolt read it: a bounded body, the
+signature over the raw bytes with a fresh timestamp, and a body Bolt can parse (Bolt parses
+before it verifies, and a body that is not a JSON object makes it answer 500).
+
+Messages with files to save are the requests that come in bursts (someone drops twenty
+photos on the bot), and Slack wants each answered within 3 s or it delivers it again. For
+them the gate persists the ingest jobs and answers 200 itself: Flask's request machinery and
+Bolt's middleware chain would add about half of the ack's cost and do nothing the gate has not
+done. Everything else (slash commands, buttons, shortcuts, other events, url_verification)
+goes on to Flask and Bolt, with the body that was read put back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from slack_sdk.signature import SignatureVerifier
+from werkzeug.wsgi import get_input_stream
+
+from storage.ingest import IncomingFile
+
+log = logging.getLogger(__name__)
+
+PATH = "/slack/events"
+# Slack's payloads are kilobytes (a message with its ten files, a modal's state); anything
+# near this is not from Slack, and is refused before it is read.
+MAX_BODY = 2 * 1024 * 1024
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class SlackEventGate:
+    """WSGI middleware: verifies POST /slack/events, saves file messages, passes the rest on."""
+
+    def __init__(
+        self,
+        app: WsgiApp,
+        *,
+        signing_secret: str,
+        files_to_save: Callable[[dict[str, Any]], list[IncomingFile]],
+        persist: Callable[[list[IncomingFile]], None],
+    ):
+        self._app = app
+        self._verifier = SignatureVerifier(signing_secret)
+        self._files_to_save = files_to_save
+        self._persist = persist
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self._app(environ, start_response)
+
+        declared = environ.get("CONTENT_LENGTH") or ""
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            return _answer(start_response, 413, "too large")
+        raw = get_input_stream(environ, safe_fallback=True, max_content_length=MAX_BODY).read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            return _answer(start_response, 413, "too large")
+
+        # Bolt answers 401 to a missing signature but 500 to a timestamp that is not a number;
+        # both are the same refusal, and it comes before anything parses the body.
+        # Slack signs UTF-8 text; bytes that are not cannot carry its signature.
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        text = _utf8(raw)
+        if not timestamp.isdigit() or not signature or text is None:
+            return _answer(start_response, 401, "invalid request")
+        if not self._verifier.is_valid(text, timestamp, signature):
+            return _answer(start_response, 401, "invalid request")
+        body = _parse(text, environ.get("CONTENT_TYPE"))
+        if body is None:
+            return _answer(start_response, 400, "unreadable body")
+
+        files = self._files_to_save(body)
+        if files:
+            try:
+                self._persist(files)
+            except Exception:
+                # Not acknowledged, so Slack delivers the event again (and again, for an hour).
+                log.exception("could not persist %d Slack file(s); answering 500", len(files))
+                return _answer(start_response, 500, "try again")
+            return _answer(start_response, 200, "")
+
+        # The body was read: hand Flask and Bolt the same bytes (Bolt verifies them again).
+        environ["wsgi.input"] = io.BytesIO(raw)
+        environ["CONTENT_LENGTH"] = str(len(raw))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["wsgi.input_terminated"] = False
+        return self._app(environ, start_response)
+
+
+def _utf8(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _parse(text: str, content_type: str | None) -> dict[str, Any] | None:
+    """The body as Bolt will parse it, when that is an object whose `event` (if any) is one.
+
+    An empty dict is a form Bolt reads field by field (a slash command), or no body at all.
+    """
+    if not text:
+        return {}
+    try:
+        if (content_type or "").startswith("application/json") or text.startswith("{"):
+            body: Any = json.loads(text)
+        elif "payload" in text:
+            payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+            body = {} if payload is None else json.loads(payload)
+        else:
+            return {}
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("event", {}), dict):
+        return None
+    return body
+
+
+def _answer(start_response: StartResponse, status: int, text: str) -> list[bytes]:
+    reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 413: "Payload Too Large", 500: "Error"}
+    data = text.encode()
+    start_response(
+        f"{status} {reasons[status]}",
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(data))),
+            ("Cache-Control", "no-store"),
+            ("X-Content-Type-Options", "nosniff"),
+        ],
+    )
+    return [data]
