@@ -1,6 +1,6 @@
 """Ack latency of bursts of signed Slack `file_share` events, and nothing lost or duplicated.
 
-All events of a burst leave together (a barrier); the ack is the HTTP answer to the event post.
+All events of a burst leave together (bench/burst.py); the ack is the HTTP answer to the event post.
 Before the next burst the bench waits until the server has stored every image and replied to
 every message, so a burst never meets the previous one's background work. Afterwards the
 catalog and the bucket are checked: one ready row per file, two objects (original, preview) per
@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 
-import requests
 from sqlalchemy import func, select
 
+from bench import burst
 from bench.stand import Stand, log
 from bench.table import Row
 from storage.accounts import Identity
@@ -62,26 +59,23 @@ class Bursts:
     def burst(self, size: int) -> list[float]:
         """Ack times in ms of `size` simultaneous events; returns once all are stored and replied."""
         events = [self._event() for _ in range(size)]
-        barrier = threading.Barrier(size)
-
-        def send(body: str) -> tuple[int, float]:
-            session = requests.Session()
-            session.trust_env = False
-            headers = self.stand.slack_headers(body, "application/json")
-            barrier.wait()
-            started = time.perf_counter()
-            response = session.post(self.stand.base + "/slack/events", data=body, headers=headers, timeout=30)
-            return response.status_code, (time.perf_counter() - started) * 1000
-
-        with ThreadPoolExecutor(size) as pool:
-            results = list(pool.map(send, [body for _, body in events]))
-        refused = [status for status, _ in results if status != 200]
+        posts = [
+            burst.build_post(
+                self.stand.base,
+                "/slack/events",
+                body.encode(),
+                self.stand.slack_headers(body, "application/json"),
+            )
+            for _, body in events
+        ]
+        answers = burst.fire(self.stand.base, posts)
+        refused = [a.status for a in answers if a.status != 200]
         if refused:
             raise RuntimeError(f"{len(refused)} of {size} events were not acknowledged: {refused[:5]}")
         self.sent_files += [file_id for file_id, _ in events]
         self._replies_before += size  # one reply per message
         self.stand.fake.wait_for("chat.postMessage", count=self._replies_before, timeout=120 + size)
-        return [ms for _, ms in results]
+        return [a.ms for a in answers]
 
     def check(self) -> tuple[int, int, str]:
         """(lost, duplicated, detail) over every burst so far."""
