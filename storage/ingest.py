@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -311,27 +312,45 @@ def _job_values(f: IncomingFile, now: datetime) -> dict[str, Any]:
 
 
 class Foreground:
-    """Counts requests in flight in this process, so background work can step aside for them."""
+    """Counts requests in flight in this process, so background work can step aside for them.
 
-    def __init__(self) -> None:
+    Background work waits until no request is in flight *and* none has ended for `quiet`
+    seconds: between two requests of a burst (the next one is still being accepted) the count
+    touches zero, and a job started then would hold the GIL while the burst goes on.
+    """
+
+    def __init__(self, *, quiet: float = 0.05, clock: Callable[[], float] = time.monotonic) -> None:
         self._in_flight = 0
-        self._idle = threading.Condition()
+        self._last_ended = float("-inf")
+        self._quiet = quiet
+        self._clock = clock
+        self._changed = threading.Condition()
 
     @contextmanager
     def request(self) -> Iterator[None]:
-        with self._idle:
+        with self._changed:
             self._in_flight += 1
         try:
             yield
         finally:
-            with self._idle:
+            with self._changed:
                 self._in_flight -= 1
+                self._last_ended = self._clock()
                 if self._in_flight == 0:
-                    self._idle.notify_all()
+                    self._changed.notify_all()
 
     def wait_idle(self, timeout: float) -> None:
-        with self._idle:
-            self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+        """Until requests have been quiet for a moment, or `timeout` seconds at most."""
+        deadline = self._clock() + timeout
+        with self._changed:
+            while (now := self._clock()) < deadline:
+                if self._in_flight == 0:
+                    quiet_for = now - self._last_ended
+                    if quiet_for >= self._quiet:
+                        return
+                    self._changed.wait(min(self._quiet - quiet_for, deadline - now))
+                else:
+                    self._changed.wait(deadline - now)
 
 
 class IngestWorker:

@@ -43,3 +43,17 @@ def test_served_app_counts_requests_as_foreground(app, chat):
 
     app.test_client().get("/_test/in_flight")
     assert seen == [1] and chat.worker.foreground._in_flight == 0
+
+
+def test_wait_idle_waits_for_a_quiet_moment_after_the_last_request():
+    now = [100.0]
+    foreground = Foreground(quiet=0.05, clock=lambda: now[0])
+    with foreground.request():
+        pass  # ended at t=100.0
+    waited = threading.Event()
+    waiter = threading.Thread(target=lambda: (foreground.wait_idle(timeout=30), waited.set()))
+    waiter.start()
+    assert not waited.wait(0.2)  # the clock has not moved: not quiet yet
+    now[0] = 100.06
+    assert waited.wait(5)  # the waiter's timed wait wakes, sees 60 ms of quiet, and returns
+    waiter.join()
