@@ -167,13 +167,23 @@ class IngestQueue:
                     claimed.append(Job.from_row(session.get_one(IngestJobRow, job_id)))
         return claimed
 
+    def renew(self, job: Job, lease: timedelta) -> bool:
+        """Extend the lease of a job this worker is running; False when it is no longer ours."""
+        now = self._now()
+        with transaction(self._sessions) as session:
+            return bool(
+                session.execute(
+                    update(IngestJobRow).where(_held(job)).values(lease_until=now + lease, updated_at=now)
+                ).rowcount  # type: ignore[attr-defined]
+            )
+
     def finish(
         self, job: Job, *, status: str, result: str | None = None, image_id: str | None = None
     ) -> None:
         with transaction(self._sessions) as session:
             session.execute(
                 update(IngestJobRow)
-                .where(IngestJobRow.id == job.id)
+                .where(_held(job))
                 .values(
                     status=status, result=result, image_id=image_id, lease_until=None, updated_at=self._now()
                 )
@@ -183,7 +193,7 @@ class IngestQueue:
         with transaction(self._sessions) as session:
             session.execute(
                 update(IngestJobRow)
-                .where(IngestJobRow.id == job.id)
+                .where(_held(job))
                 .values(
                     status="queued", lease_until=self._now() + delay, result=reason, updated_at=self._now()
                 )
@@ -193,7 +203,7 @@ class IngestQueue:
         with transaction(self._sessions) as session:
             session.execute(
                 update(IngestJobRow)
-                .where(IngestJobRow.id == job.id)
+                .where(_held(job))
                 .values(status="waiting_link", waited_for_link=True, lease_until=None, updated_at=self._now())
             )
 
@@ -292,6 +302,17 @@ class IngestQueue:
                     )
                 ).rowcount  # type: ignore[attr-defined]
             )
+
+
+def _held(job: Job) -> Any:
+    """While the claim that produced `job` still holds its row.
+
+    Each claim counts an attempt, so (id, attempts) fences off a worker whose lease lapsed and
+    was taken by another: its late outcome changes nothing.
+    """
+    return and_(
+        IngestJobRow.id == job.id, IngestJobRow.attempts == job.attempts, IngestJobRow.status == "running"
+    )
 
 
 def _job_values(f: IncomingFile, now: datetime) -> dict[str, Any]:
@@ -461,6 +482,37 @@ class IngestWorker:
     # -- one job --------------------------------------------------------------------------
 
     def process(self, job: Job) -> None:
+        with self._lease_kept(job):
+            self._process(job)
+
+    @contextmanager
+    def _lease_kept(self, job: Job) -> Iterator[None]:
+        """Renew the job's lease while it runs, so a slow download is not taken for a dead one.
+
+        Without this a job that outlived its lease (a large file on a slow link) would be
+        claimed again by another worker while the first was still writing.
+        """
+        done = threading.Event()
+        every = self._lease.total_seconds() / 3
+
+        def renew() -> None:
+            while not done.wait(every):
+                try:
+                    if not self.queue.renew(job, self._lease):
+                        log.warning("job %s: another worker took over its lease", job.id)
+                        return
+                except Exception as exc:  # the next renewal may get through; the lease has slack
+                    log.warning("job %s: could not renew its lease: %s", job.id, type(exc).__name__)
+
+        keeper = threading.Thread(target=renew, name=f"cloudbox-lease-{job.id}", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join()
+
+    def _process(self, job: Job) -> None:
         platform = self._platforms.get(job.identity.platform)
         if platform is None:
             self.queue.retry_later(job, timedelta(minutes=1), "no handler for this platform in this process")

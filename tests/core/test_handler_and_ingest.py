@@ -1,14 +1,16 @@
 """The command core and the ingest worker over the real library (fake-gcs-server, SQLite/PG)."""
 
 import io
+import threading
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.core.commands import Actor
 from storage.accounts import Identity
 from storage.errors import Rejected
-from storage.ingest import IncomingFile
+from storage.ingest import IncomingFile, IngestQueue, IngestWorker
 from tests.standins import images
 
 ALICE = Identity("slack", "T1", "U1")
@@ -148,3 +150,57 @@ def test_housekeeping_expires_unlinked_files_and_purges_old_jobs(ingest, service
     ingest.housekeeping()
     assert [(j.file_name, j.status) for j in ingest.queue.jobs()] == [("old.png", "expired")]
     assert len(recorder.asked) == 2
+
+
+def test_a_job_that_outlives_its_lease_keeps_it_while_it_runs(services, linked):
+    lease = timedelta(seconds=1.5)  # renewed every 0.5 s
+    queue = IngestQueue(services.sessions)
+    worker = IngestWorker(queue, services.library, services.accounts, lease=lease)
+    renewals, renewed_past_the_first_lease = [], threading.Event()
+    real_renew = queue.renew
+
+    def counting_renew(job, lease):
+        renewals.append(real_renew(job, lease))
+        if len(renewals) >= 4:  # 2 s in: the lease of the claim itself ran out 0.5 s ago
+            renewed_past_the_first_lease.set()
+        return renewals[-1]
+
+    queue.renew = counting_renew
+    fetching, release = threading.Event(), threading.Event()
+
+    @contextmanager
+    def slow_fetch(job):
+        fetching.set()
+        release.wait(30)
+        yield io.BytesIO(images.png(7))
+
+    worker.register("slack", fetch=slow_fetch, report=lambda *_: None, ask_to_link=lambda *_: None)
+    queue.enqueue([IncomingFile(ALICE, "F9", "slow.png", "T1:D1:9.0", {})])
+    (job,) = queue.claim(lease=lease)
+    running = threading.Thread(target=worker.process, args=(job,))
+    running.start()
+    try:
+        assert fetching.wait(10)
+        assert renewed_past_the_first_lease.wait(10)
+        assert queue.claim(lease=lease) == []  # still held: nobody else starts it again
+    finally:
+        release.set()
+        running.join(10)
+    assert queue.get(job.id).status == "done"
+    assert all(renewals)
+
+
+def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(services):
+    now = [datetime(2026, 11, 26, 12, 0, tzinfo=UTC)]
+    queue = IngestQueue(services.sessions, clock=lambda: now[0])
+    queue.enqueue([IncomingFile(ALICE, "F10", "a.png", "T1:D1:10.0", {})])
+    (first,) = queue.claim(lease=timedelta(minutes=5))
+    now[0] += timedelta(minutes=6)  # the first worker stalled past its lease
+    (second,) = queue.claim(lease=timedelta(minutes=5))
+    assert (first.id, second.attempts) == (second.id, first.attempts + 1)
+
+    assert not queue.renew(first, timedelta(minutes=5))
+    queue.finish(first, status="failed", result="late")  # the stalled worker wakes up
+    assert queue.get(first.id).status == "running"
+    queue.finish(second, status="done", result="created")
+    assert (queue.get(first.id).status, queue.get(first.id).result) == ("done", "created")
