@@ -118,10 +118,11 @@ class IngestQueue:
         # Core, not the ORM, and one prebuilt statement: this runs before every chat event is
         # acknowledged, so its cost is the ack's cost.
         with engine.begin() as connection:
-            return sum(
-                len(connection.execute(statement, _job_values(f, now)).all())  # RETURNING: new rows only
-                for f in files
-            )
+            # Several files: one executemany, batched into multi-row INSERTs (a message with
+            # many files is a few round trips, not one per file). One file, the usual case: a
+            # plain execute, which skips the batching machinery. RETURNING yields new rows only.
+            rows = [_job_values(f, now) for f in files]
+            return len(connection.execute(statement, rows[0] if len(rows) == 1 else rows).all())
 
     @staticmethod
     @functools.cache

@@ -206,3 +206,24 @@ def test_over_socket_mode_bolt_saves_the_files_the_gate_saves_over_http(
     chat.worker.drain()
     (image,) = services.library.list(owner).images
     assert image.name == "in-dm.png"  # the channel message did not mention the bot
+
+
+def test_a_message_with_a_thousand_files_is_a_thousand_jobs_once(
+    slack: SlackSender, slack_api: FakeSlack, slack_team: Team, services: Services, link: Callable[..., Owner]
+) -> None:
+    """Persisted in one executemany; Slack's redelivery of the same event adds nothing."""
+    link("U1")
+    objects = [
+        {**slack_api.file_object(slack_api.add_file(slack_team, "same.png", b"")), "id": f"F{n:05d}"}
+        for n in range(1000)
+    ]
+    event = dm_file_event(slack_api, objects)
+
+    def jobs() -> int:
+        with services.sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(IngestJobRow)) or 0)
+
+    assert slack.event(event, event_id="EvMANY").status == 200
+    assert jobs() == 1000
+    assert slack.event(event, event_id="EvMANY", retry=1).status == 200
+    assert jobs() == 1000
