@@ -82,6 +82,15 @@ class Job:
 
 
 @dataclass(frozen=True)
+class ReplyClaim:
+    """The right to send one batch's reply, until `until`."""
+
+    batch: str
+    until: datetime
+    jobs: list[Job]
+
+
+@dataclass(frozen=True)
 class Outcome:
     job: Job
     image: Image | None
@@ -222,7 +231,13 @@ class IngestQueue:
                         IngestJobRow.status == "waiting_link",
                         IngestJobRow.created_at > now - LINK_WAIT,
                     )
-                    .values(status="queued", replied_at=None, lease_until=None, updated_at=now)
+                    .values(
+                        status="queued",
+                        replied_at=None,
+                        reply_claimed_until=None,
+                        lease_until=None,
+                        updated_at=now,
+                    )
                 ).rowcount  # type: ignore[attr-defined]
             )
 
@@ -240,8 +255,20 @@ class IngestQueue:
                 ).rowcount  # type: ignore[attr-defined]
             )
 
-    def take_finished_batch(self, batch: str) -> list[Job] | None:
-        """The batch's jobs if none is still runnable and this caller is the one to reply."""
+    def take_finished_batch(self, batch: str, *, claim_for: timedelta) -> ReplyClaim | None:
+        """Claim the reply of a batch none of whose jobs is still runnable; None if not ours.
+
+        The claim lasts `claim_for`. Once the reply is sent, `mark_replied` makes it final; a
+        claim that runs out unsent (its process died mid-send) is taken again by a straggler
+        sweep. So a reply is lost only if nothing ever sends it, and sent twice only if a process
+        dies between Slack's answer and the commit that follows it.
+        """
+        now = self._now()
+        unclaimed = and_(
+            IngestJobRow.batch == batch,
+            IngestJobRow.replied_at.is_(None),
+            or_(IngestJobRow.reply_claimed_until.is_(None), IngestJobRow.reply_claimed_until <= now),
+        )
         with transaction(self._sessions) as session:
             # Every finished file asks; only the last one may load the batch. Loading it on each
             # ask made a message with n files cost n² rows.
@@ -252,18 +279,33 @@ class IngestQueue:
             )
             if busy is not None:
                 return None
-            rows = session.scalars(select(IngestJobRow).where(IngestJobRow.batch == batch)).all()
-            if not rows or any(r.status in RUNNABLE for r in rows):
-                return None
-            unreported = [Job.from_row(r) for r in rows if r.replied_at is None]
-            won = session.execute(
+            until = now + claim_for
+            # Compare-and-set with RETURNING: exactly the rows this caller claimed.
+            claimed = session.scalars(
                 update(IngestJobRow)
-                .where(IngestJobRow.batch == batch, IngestJobRow.replied_at.is_(None))
-                .values(replied_at=self._now())
-            ).rowcount  # type: ignore[attr-defined]
-            if not won:
+                .where(unclaimed, IngestJobRow.status.not_in(RUNNABLE))
+                .values(reply_claimed_until=until, updated_at=now)
+                .returning(IngestJobRow.id)
+            ).all()
+            if not claimed:
                 return None
-            return unreported
+            rows = session.scalars(
+                select(IngestJobRow).where(IngestJobRow.id.in_(claimed)).order_by(IngestJobRow.id)
+            ).all()
+            return ReplyClaim(batch, until, [Job.from_row(r) for r in rows])
+
+    def mark_replied(self, claim: ReplyClaim) -> None:
+        """The claimed reply was sent (or given up on): it is not sent again."""
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(IngestJobRow)
+                .where(
+                    IngestJobRow.id.in_([job.id for job in claim.jobs]),
+                    # Released meanwhile (the sender linked): that file gets a reply of its own.
+                    IngestJobRow.reply_claimed_until == claim.until,
+                )
+                .values(replied_at=self._now(), reply_claimed_until=None, updated_at=self._now())
+            )
 
     def unreported_batches(self, *, older_than: timedelta) -> list[tuple[str, str]]:
         """(batch, platform) of batches with no runnable job, unreplied, untouched for a while."""
@@ -274,6 +316,10 @@ class IngestQueue:
                 select(IngestJobRow.batch, IngestJobRow.platform)
                 .where(
                     IngestJobRow.replied_at.is_(None),
+                    or_(
+                        IngestJobRow.reply_claimed_until.is_(None),
+                        IngestJobRow.reply_claimed_until <= self._now(),
+                    ),
                     IngestJobRow.status.in_((*FINISHED, "waiting_link")),
                     IngestJobRow.updated_at <= cutoff,
                     IngestJobRow.batch.not_in(busy),
@@ -581,18 +627,21 @@ class IngestWorker:
         return sent
 
     def _maybe_report(self, batch: str, platform: _Platform) -> None:
-        jobs = self.queue.take_finished_batch(batch)
-        if not jobs:
+        claim = self.queue.take_finished_batch(batch, claim_for=self._lease)
+        if claim is None:
             return
         try:
-            waiting = [j for j in jobs if j.status == "waiting_link"]
+            waiting = [j for j in claim.jobs if j.status == "waiting_link"]
             if waiting:
                 platform.ask_to_link(waiting)
-            finished = [j for j in jobs if j.status in FINISHED]
+            finished = [j for j in claim.jobs if j.status in FINISHED]
             if finished:
                 platform.report(self._outcomes(finished), any(j.waited_for_link for j in finished))
         except Exception:
+            # The delivery already waited out rate limits and retried dropped connections;
+            # what is left (channel gone, app removed) would fail the same way again.
             log.exception("could not send the report for batch %s", batch)
+        self.queue.mark_replied(claim)
 
     def _outcomes(self, jobs: list[Job]) -> list[Outcome]:
         outcomes = []

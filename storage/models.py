@@ -159,7 +159,10 @@ class IngestJobRow(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     result: Mapped[str | None] = mapped_column(Text)
     image_id: Mapped[str | None] = mapped_column(String(16))
+    # Set once the message's reply was sent. While a worker is sending it, the batch is claimed
+    # until `reply_claimed_until`; a claim that runs out unsent (the process died) is taken again.
     replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the sender was not linked yet: the reply then says "saved after linking".
     waited_for_link: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -204,3 +204,29 @@ def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(services):
     assert queue.get(first.id).status == "running"
     queue.finish(second, status="done", result="created")
     assert (queue.get(first.id).status, queue.get(first.id).result) == ("done", "created")
+
+
+def test_a_reply_claimed_by_a_dead_process_is_sent_again_once_its_claim_runs_out(services):
+    now = [datetime(2026, 11, 26, 12, 0, tzinfo=UTC)]
+    queue = IngestQueue(services.sessions, clock=lambda: now[0])
+    queue.enqueue([IncomingFile(ALICE, "F20", "a.png", "B20", {})])
+    (job,) = queue.claim(lease=timedelta(minutes=5))
+    queue.finish(job, status="done", result="created")
+
+    first = queue.take_finished_batch("B20", claim_for=timedelta(minutes=5))
+    assert first is not None and [j.id for j in first.jobs] == [job.id]
+    assert queue.take_finished_batch("B20", claim_for=timedelta(minutes=5)) is None  # claimed
+    now[0] += timedelta(minutes=4)
+    assert queue.unreported_batches(older_than=timedelta(minutes=1)) == []  # claim still running
+
+    now[0] += timedelta(minutes=2)  # the claimant died before it marked the reply sent
+    assert queue.unreported_batches(older_than=timedelta(minutes=5)) == [("B20", "slack")]
+    second = queue.take_finished_batch("B20", claim_for=timedelta(minutes=5))
+    assert second is not None and [j.id for j in second.jobs] == [job.id]
+    queue.mark_replied(first)  # a late word from the dead claim changes nothing
+    assert queue.unreported_batches(older_than=timedelta(0)) == []  # the second claim runs
+    queue.mark_replied(second)
+
+    now[0] += timedelta(hours=1)
+    assert queue.unreported_batches(older_than=timedelta(0)) == []
+    assert queue.take_finished_batch("B20", claim_for=timedelta(minutes=5)) is None

@@ -23,6 +23,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 
+INGEST_THREADS = 4  # per worker process, as in a served CloudBox process
+
 
 class FileHost:
     def __init__(self, files: Mapping[str, bytes], *, pause: float = 0.0):
@@ -82,11 +84,14 @@ class FileHost:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 half = len(data) // 2
-                self.wfile.write(data[:half])
-                self.wfile.flush()
-                if host.pause:
-                    threading.Event().wait(host.pause)  # a slow file host, by design
-                self.wfile.write(data[half:])
+                try:
+                    self.wfile.write(data[:half])
+                    self.wfile.flush()
+                    if host.pause:
+                        threading.Event().wait(host.pause)  # a slow file host, by design
+                    self.wfile.write(data[half:])
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the downloading process was killed mid-file: the crash scenario
                 worker = self.headers.get("X-Worker", "?")
 
                 def count() -> None:
@@ -111,7 +116,9 @@ class FileHost:
 class WorkerProcess:
     """`python -m tests.resilience.worker_process` with a given environment."""
 
-    def __init__(self, env: Mapping[str, str], *, files_url: str, lease_seconds: float, threads: int = 4):
+    def __init__(
+        self, env: Mapping[str, str], *, files_url: str, lease_seconds: float, threads: int = INGEST_THREADS
+    ):
         self._env = {
             **os.environ,
             **env,

@@ -12,7 +12,7 @@ from storage.models import ImageRow, IngestJobRow
 from storage.services import Services
 from storage.settings import Settings
 
-from .harness import FileHost, WorkerProcess
+from .harness import INGEST_THREADS, FileHost, WorkerProcess
 from .scenarios import (
     SENDER,
     WAIT,
@@ -32,7 +32,11 @@ def test_sigkill_mid_burst_loses_nothing_acknowledged(fake_gcs, any_database_url
     assert figures.extra["acknowledged_then_lost"] == 0
     assert (figures.accepted, figures.stored, figures.lost, figures.duplicated) == (40, 40, 0, 0), figures
     assert figures.listed == 40 and figures.consistent, figures.extra["check"]
-    assert figures.reports_duplicated == 0
+    # Every message is answered: a reply claimed by the killed process and never marked sent
+    # is sent by the next one. One that was on the wire at the kill may arrive twice, so at
+    # most one message per ingest thread of the killed process.
+    assert figures.extra["reports_lost"] == 0
+    assert figures.reports_duplicated <= INGEST_THREADS
 
 
 @pytest.mark.e2e
