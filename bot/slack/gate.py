@@ -65,8 +65,8 @@ class SlackEventGate:
             return _answer(start_response, 413, "too large")
 
         # Bolt answers 401 to a missing signature but 500 to a timestamp that is not a number;
-        # both are the same refusal, and it comes before anything parses the body.
-        # Slack signs UTF-8 text; bytes that are not cannot carry its signature.
+        # both are the same refusal, and it comes before anything parses the body. Slack signs
+        # UTF-8 text, so bytes that are not UTF-8 cannot carry its signature either.
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         text = _utf8(raw)
@@ -126,7 +126,13 @@ def _parse(text: str, content_type: str | None) -> dict[str, Any] | None:
 
 
 def _answer(start_response: StartResponse, status: int, text: str) -> list[bytes]:
-    reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 413: "Payload Too Large", 500: "Error"}
+    reasons = {
+        200: "OK",
+        400: "Bad Request",
+        401: "Unauthorized",
+        413: "Payload Too Large",
+        500: "Internal Server Error",
+    }
     data = text.encode()
     start_response(
         f"{status} {reasons[status]}",
