@@ -15,6 +15,7 @@ from typing import IO, BinaryIO, Protocol
 from urllib.parse import quote
 
 import google.auth
+import google.auth.exceptions
 import google.auth.transport.requests
 import google_crc32c
 import requests
@@ -286,15 +287,26 @@ class GcsBlobStore:
         disposition = None
         if download_name is not None:
             disposition = content_disposition(download_name)
-        return self._bucket.blob(name).generate_signed_url(
-            version="v4",
-            expiration=ttl,
-            method="GET",
-            response_disposition=disposition,
-            response_type=content_type,
-            api_access_endpoint=self._signer.api_access_endpoint,
-            **self._signer.signing_kwargs(),  # type: ignore[arg-type]
-        )
+        try:
+            return self._bucket.blob(name).generate_signed_url(
+                version="v4",
+                expiration=ttl,
+                method="GET",
+                response_disposition=disposition,
+                response_type=content_type,
+                api_access_endpoint=self._signer.api_access_endpoint,
+                **self._signer.signing_kwargs(),  # type: ignore[arg-type]
+            )
+        except google.auth.exceptions.GoogleAuthError as exc:
+            # Without a key file the metadata server and IAM signBlob sign (with their own
+            # retries); what is left is configuration. The message is IAM's (no token in it).
+            log.error(
+                "could not sign a URL (%s): %s. Without a key file the service account needs "
+                "roles/iam.serviceAccountTokenCreator on itself.",
+                type(exc).__name__,
+                str(exc)[:300],
+            )
+            raise StorageError("Links cannot be made right now; the administrator has been told.") from exc
 
     def check(self) -> None:
         """Raise unless the bucket answers a listing (needs only storage.objects.list)."""
