@@ -485,8 +485,11 @@ class Library:
             }
             return [_share(row, images_by_id[row.image_id]) for row in rows]
 
-    def open_share(self, token: str) -> tuple[Share, str]:
-        """Resolve a share token for a visitor: count the view and sign a short-lived URL."""
+    def open_share(self, token: str, *, count_view: bool = True) -> tuple[Share, str]:
+        """Resolve a share token for a visitor: count the view and sign a short-lived URL.
+
+        `count_view=False` for a chat's link preview fetching the image, which nobody saw yet.
+        """
         now = self._now()
         with transaction(self._sessions) as session:
             found = session.execute(
@@ -503,7 +506,10 @@ class Library:
             # born dead and the visitor would see a storage error instead of this message.
             if share.expires_at - now < timedelta(seconds=1):
                 raise Expired("This link has expired.")
-            session.execute(update(ShareRow).where(ShareRow.id == share.id).values(views=ShareRow.views + 1))
+            if count_view:
+                session.execute(
+                    update(ShareRow).where(ShareRow.id == share.id).values(views=ShareRow.views + 1)
+                )
         image = Image.from_row(image_row)
         # The signed URL never outlives the share itself.
         ttl = min(self.policy.signed_url_ttl, share.expires_at - now)

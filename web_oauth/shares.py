@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, redirect
+from flask import Blueprint, redirect, request
 
 from storage.errors import Expired, NotFound, Revoked
 
@@ -16,6 +16,13 @@ bp = Blueprint("shares", __name__)
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
+# Chat apps fetch a posted link to show its preview: that fetch is not a person viewing it.
+# (Slack's unfurler and image proxy; the others are the usual preview fetchers.)
+_LINK_PREVIEWERS = re.compile(
+    r"Slackbot-LinkExpanding|Slack-ImgProxy|facebookexternalhit|Twitterbot|Discordbot|"
+    r"LinkedInBot|WhatsApp|TelegramBot|SkypeUriPreview|Iframely",
+)
+
 
 @bp.get("/s/<token>")
 def open_share(token: str) -> Any:
@@ -23,7 +30,8 @@ def open_share(token: str) -> Any:
     try:
         if not _TOKEN_RE.match(token):
             raise NotFound("This link does not exist.")
-        _share, url = services().library.open_share(token)
+        previewer = bool(_LINK_PREVIEWERS.search(request.headers.get("User-Agent", "")))
+        _share, url = services().library.open_share(token, count_view=not previewer)
     except NotFound:
         response = error_page(
             "Link not found", "This link does not exist. Check that it was copied completely.", 404

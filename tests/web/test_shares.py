@@ -112,3 +112,17 @@ def test_a_share_link_never_reaches_another_owners_image(forged_web: tuple[Flask
             raise AssertionError("another owner's share was reachable")
     assert [s.id for s in services.library.links(bob)] == [bob_share.id]
     assert client.get(local(alice_share.url)).status_code == 303  # type: ignore[arg-type]
+
+
+def test_a_chats_link_preview_is_not_counted_as_a_view(forged_web: tuple[Flask, Services]) -> None:
+    app, services = forged_web
+    owner, image = owner_with_image(services)
+    share = services.library.share(owner, image.id, ttl=timedelta(hours=2))
+    client = app.test_client()
+    unfurler = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
+    preview = client.get(local(share.url), headers={"User-Agent": unfurler})  # type: ignore[arg-type]
+    assert preview.status_code == 303  # the preview still shows the image
+    assert services.library.links(owner)[0].views == 0
+    person = client.get(local(share.url), headers={"User-Agent": "Mozilla/5.0"})  # type: ignore[arg-type]
+    assert person.status_code == 303
+    assert services.library.links(owner)[0].views == 1
