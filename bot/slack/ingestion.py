@@ -11,8 +11,9 @@ Bolt; over Socket Mode the Bolt listeners registered here do.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeGuard
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
@@ -24,6 +25,15 @@ from .people import identity
 log = logging.getLogger(__name__)
 
 SHORTCUT_ID = "save_to_cloudbox"
+
+# Slack's ids (T…, E…, U…, C…, D…, F…) are short and plain. Anything else is refused before it
+# reaches the catalog, where an over-long value would fail the insert: a 500, and Slack would
+# deliver the same event again and again.
+_SLACK_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _is_slack_id(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and _SLACK_ID.fullmatch(value) is not None
 
 
 def incoming_files(
@@ -39,6 +49,8 @@ def incoming_files(
     saved_by: str | None = None,
 ) -> list[IncomingFile]:
     """One IncomingFile per file of one message; the message is the batch (one reply)."""
+    if not all(_is_slack_id(v) for v in (team_id or enterprise_id, user, channel, saved_by or "-")):
+        return []
     who = identity(team_id, enterprise_id, user)
     batch = f"{who.tenant}:{channel}:{ts}" + (f":{saved_by}" if saved_by else "")
     out = []
@@ -46,7 +58,7 @@ def incoming_files(
     # the ack (a 500, and Slack delivers the event again and again).
     for f in files if isinstance(files, list) else []:
         file_id = f.get("id") if isinstance(f, dict) else None
-        if not isinstance(file_id, str) or not file_id:
+        if not _is_slack_id(file_id):
             continue
         # Slack Connect files ("mode": "file_access") come without URLs: files.info gives them.
         url = (

@@ -444,3 +444,27 @@ def test_a_body_that_is_not_utf8_is_refused_as_unsigned(client: Any, stored: Sto
     )
     assert answer.status_code == 401
     assert stored.jobs() == 0
+
+
+@pytest.mark.parametrize("field", ["file id", "user", "channel", "team"])
+def test_over_long_ids_are_ignored_not_a_500_that_slack_would_send_again(
+    slack: SlackSender, stored: Stored, person: Any, field: str
+) -> None:
+    """Columns hold 255 characters; a longer id must not fail the insert (500, redelivered)."""
+    person("ada", Identity("slack", "T0001", "U1"))
+    good = slack.fake.file_object(slack.fake.add_file(slack.team, "ok.png", images.png(5)))
+    long_id = "F" + "9" * 300
+    event = dm_file_event(slack.fake, [good])
+    if field == "file id":
+        event["files"] = [{**good, "id": long_id}, good]
+    elif field == "user":
+        event["user"] = "U" + "1" * 300
+    elif field == "channel":
+        event["channel"] = "D" + "1" * 300
+    envelope = slack.envelope(event)
+    if field == "team":
+        envelope["team_id"] = "T" + "1" * 300
+        envelope["authorizations"][0]["team_id"] = envelope["team_id"]
+    answer = slack.post(json.dumps(envelope), "application/json")
+    assert answer.status == 200
+    assert stored.jobs() == (1 if field == "file id" else 0)  # the well-formed file is kept
