@@ -3,9 +3,11 @@
 A chat adapter turns each file of a message into an `IncomingFile` and calls
 `IngestQueue.enqueue` before acknowledging the event. A unique key on (platform, tenant, file id)
 makes retried events, the same file arriving through two events, and two instances handling
-one event all collapse into one job. `IngestWorker` threads claim jobs with a lease (so a job
-whose process died is picked up again), download through the platform's fetcher, store through
-the library, and send one report per chat message once all its files are finished.
+one event all collapse into one job. `IngestWorker` threads claim jobs with a lease that they
+renew while they work (so a job whose process died is picked up again, and a slow one is not),
+download through the platform's fetcher, store through the library, and send one report per
+chat message once all its files are finished: claimed first, marked sent after sending, so a
+process that dies mid-send leaves the report to another worker rather than losing it.
 """
 
 from __future__ import annotations
@@ -141,8 +143,8 @@ class IngestQueue:
         Concurrent callers share one transaction (group commit): whoever finds no write in
         progress writes everything gathered so far, and callers that arrive meanwhile wait for
         it and then go in the next write together. Alone, a caller writes at once; in a burst,
-        a process commits once per handful of events instead of once per event (for 100
-        concurrent events on this 2-core machine: ack p99 60-95 ms instead of 118-183 ms).
+        a process commits once per handful of events instead of once per event (100 concurrent
+        Slack events on a 2-core machine: ack p99 73-94 ms instead of 140-216 ms; README).
         """
         if not files:
             return 0
