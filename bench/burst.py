@@ -31,17 +31,17 @@ def build_post(base: str, path: str, body: bytes, headers: dict[str, str]) -> by
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-def fire(base: str, requests: list[bytes], *, timeout: float = 30.0) -> list[Answer]:
+def fire(base: str, posts: list[bytes], *, timeout: float = 30.0) -> list[Answer]:
     """Send every request at once; the answers in request order."""
     parts = urlsplit(base)
     address = (parts.hostname or "127.0.0.1", parts.port or 80)
     selector = selectors.DefaultSelector()
     started: list[float] = []
-    received: list[bytearray] = [bytearray() for _ in requests]
-    finished: list[float | None] = [None] * len(requests)
+    received: list[bytearray] = [bytearray() for _ in posts]
+    finished: list[float | None] = [None] * len(posts)
     sockets = []
     try:
-        for i, request in enumerate(requests):
+        for i, request in enumerate(posts):
             started.append(time.perf_counter())
             sock = socket.create_connection(address, timeout=timeout)
             sock.sendall(request)
@@ -49,10 +49,10 @@ def fire(base: str, requests: list[bytes], *, timeout: float = 30.0) -> list[Ans
             selector.register(sock, selectors.EVENT_READ, i)
             sockets.append(sock)
         deadline = time.monotonic() + timeout
-        open_count = len(requests)
+        open_count = len(posts)
         while open_count:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{open_count} of {len(requests)} requests had no answer in {timeout} s")
+                raise TimeoutError(f"{open_count} of {len(posts)} requests had no answer in {timeout} s")
             for key, _ in selector.select(timeout=1.0):
                 i = key.data
                 chunk = sockets[i].recv(65536)
