@@ -8,7 +8,10 @@ gunicorn, the production server, started as a separate process. The bench also k
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -17,13 +20,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from slack_sdk.signature import SignatureVerifier
 
-from bench.slack_bench import serve
 from storage.embedded import FakeGcsProcess
 from storage.library import Owner
 from storage.services import Services
@@ -122,3 +125,42 @@ def running_service(postgres_admin_url: str | None, *, workers: int, threads: in
 def log(message: str) -> None:
     """Progress on stderr, so stdout is the table alone."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def serve(env: dict[str, str], workers: int, threads: int) -> tuple[subprocess.Popen[bytes], str]:
+    """The service under test in its own gunicorn process, as it runs in production."""
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--log-level",
+        "warning",
+        "web_oauth:create_app()",
+    ]
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=Path(__file__).resolve().parents[1])
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # waiting for a process to listen: polling is the only signal
+        try:
+            if requests.get(base + "/healthz", timeout=10).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            time.sleep(0.1)
+    process.terminate()
+    process.wait(30)
+    raise RuntimeError("the service did not start")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
