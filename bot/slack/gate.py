@@ -70,7 +70,11 @@ class SlackEventGate:
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         text = _utf8(raw)
-        if not timestamp.isdigit() or not signature or text is None:
+        # ASCII only: "²" is a digit to isdigit() but not to int(), and the verifier's
+        # compare_digest raises on a non-ASCII signature instead of returning False.
+        if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii() and signature):
+            return _answer(start_response, 401, "invalid request")
+        if text is None:
             return _answer(start_response, 401, "invalid request")
         if not self._verifier.is_valid(text, timestamp, signature):
             return _answer(start_response, 401, "invalid request")

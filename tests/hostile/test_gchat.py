@@ -80,6 +80,8 @@ def forged_tokens(signer: ChatSigner) -> dict[str, str | None]:
         + good.split(".")[2],
         "oversized token": "Bearer " + "a" * 5000 + "." + "b" * 5000 + "." + "c" * 100,
         "not base64": "Bearer !!!.???.***",
+        "a latin-1 byte in the token": "Bearer " + head + ".\u00ff" + body + "." + good.split(".")[2],
+        "a latin-1 byte in the scheme": "B\u00e9arer " + good,
     }
 
 

@@ -108,6 +108,14 @@ def _forgeries(form: str, now: int) -> dict[str, dict[str, str]]:
         "v1 scheme": {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": "v1=" + good[3:]},
         "signature in upper case": {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": good.upper()},
         "truncated signature": {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": good[:-2]},
+        "a latin-1 byte in the signature": {
+            "X-Slack-Request-Timestamp": str(now),
+            "X-Slack-Signature": "v0=\u00ff" + good[4:],
+        },
+        "a superscript digit for a timestamp": {
+            "X-Slack-Request-Timestamp": "\u00b2",
+            "X-Slack-Signature": good,
+        },
         "signature of the empty body": {
             "X-Slack-Request-Timestamp": str(now),
             "X-Slack-Signature": sign("", now),
