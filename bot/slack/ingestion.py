@@ -84,11 +84,7 @@ def incoming_files(
 def files_to_save(body: dict[str, Any]) -> list[IncomingFile]:
     """The files an Events API envelope asks CloudBox to save: none unless it is such a message."""
     event = body.get("event") if body.get("type") == "event_callback" else None
-    # The workspace as Bolt's context has it (Slack Connect and org-wide installs included).
-    if not isinstance(event, dict) or not event.get("files"):
-        return []
-    user, team_id, enterprise_id = event.get("user"), extract_team_id(body), extract_enterprise_id(body)
-    if not isinstance(user, str) or not user or not (team_id or enterprise_id):
+    if not isinstance(event, dict) or not event.get("files") or not isinstance(event.get("user"), str):
         return []
     if event.get("type") == "message" and event.get("subtype") == "file_share":
         if event.get("channel_type") != "im":
@@ -100,9 +96,10 @@ def files_to_save(body: dict[str, Any]) -> list[IncomingFile]:
         return []
     return incoming_files(
         event["files"],
-        team_id=team_id,
-        enterprise_id=enterprise_id,
-        user=user,
+        # The workspace as Bolt's context has it (Slack Connect and org-wide installs included).
+        team_id=extract_team_id(body),
+        enterprise_id=extract_enterprise_id(body),
+        user=event["user"],
         channel=str(event.get("channel") or ""),
         ts=str(event.get("ts") or ""),
         thread_ts=event.get("thread_ts") if isinstance(event.get("thread_ts"), str) else None,
