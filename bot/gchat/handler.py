@@ -14,6 +14,7 @@ request open for large files and lose the files if the process died before answe
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from typing import Any
@@ -161,7 +162,7 @@ class GchatHandler:
     def report(self, outcomes: list[Outcome], linked_now: bool) -> None:
         """Post the one card for a message's files: what was saved, what was refused."""
         reply = self._core.ingest_report(outcomes, linked_now=linked_now)
-        self._post(outcomes[0].job, reply)
+        self._post(outcomes[0].job, reply, _request_id("report", [o.job for o in outcomes]))
 
     def ask_to_link(self, jobs: list[Job]) -> None:
         """The sender has not linked yet: their files wait an hour; tell them once."""
@@ -174,16 +175,26 @@ class GchatHandler:
             )
         else:
             reply = self._core.not_linked(Actor(job.identity))
-        self._post(job, reply)
+        self._post(job, reply, _request_id("ask-to-link", jobs))
 
-    def _post(self, job: Job, reply: Reply) -> None:
+    def _post(self, job: Job, reply: Reply, request_id: str) -> None:
         payload = job.payload
         viewer = None if reply.public else (str(payload.get("viewer") or "") or None)
         fmt: Format = "addon" if payload.get("format") == "addon" else "classic"
         body = cards.message(reply, fmt=fmt, endpoint_url=self.endpoint_url, viewer=viewer)
         self._api.create_message(
-            str(payload.get("space") or ""), body, thread_name=str(payload.get("thread") or "")
+            str(payload.get("space") or ""),
+            body,
+            thread_name=str(payload.get("thread") or ""),
+            request_id=request_id,
         )
+
+
+def _request_id(kind: str, jobs: list[Job]) -> str:
+    """The same for a report sent again (its claim outlived a dead process), so Chat posts it
+    once; new for a later report on the same files (they ran again, so their attempts moved)."""
+    done = ",".join(f"{job.id}.{job.attempts}" for job in sorted(jobs, key=lambda j: j.id))
+    return f"cloudbox-{kind}-" + hashlib.sha256(f"{jobs[0].batch}|{done}".encode()).hexdigest()[:32]
 
 
 def _files(count: int, noun: str = "file") -> str:

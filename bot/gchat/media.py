@@ -83,11 +83,16 @@ class ChatApi:
         finally:
             response.close()
 
-    def create_message(self, space: str, body: dict[str, Any], *, thread_name: str = "") -> dict[str, Any]:
-        """spaces.messages.create as the app; replies in the thread when there is one."""
+    def create_message(
+        self, space: str, body: dict[str, Any], *, thread_name: str = "", request_id: str = ""
+    ) -> dict[str, Any]:
+        """spaces.messages.create as the app; replies in the thread when there is one.
+
+        With `request_id`, Chat creates the message once: a repeat returns the first one.
+        """
         if not space.startswith("spaces/") or ".." in space:
             raise ValueError("not a space resource name")
-        params = {}
+        params = {"requestId": request_id} if request_id else {}
         if thread_name:
             body = {**body, "thread": {"name": thread_name}}
             params["messageReplyOption"] = "REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD"

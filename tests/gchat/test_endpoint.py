@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from bot.gchat.events import ChatUser
 from bot.gchat.handler import identity_of
 from storage.accounts import Identity
 from storage.library import Owner
+from storage.models import IngestJobRow, utcnow
 from storage.services import Services
 from tests.standins import images
 from tests.standins.gchat import ChatSigner, GchatStandin
@@ -357,3 +360,33 @@ def test_help_works_before_linking(post: Callable[..., Any]) -> None:
 def test_the_token_is_checked_before_the_body_is_read(client: Any, post: Callable[..., Any]) -> None:
     assert client.post("/gchat/events", data=b"not json", content_type="application/json").status_code == 401
     assert post({"no": "event"}).status_code == 400
+
+
+def test_a_report_sent_again_after_a_dead_claim_is_posted_once(
+    post: Callable[..., Any],
+    google: GchatStandin,
+    ingest: Any,
+    services: Services,
+    link: Callable[..., Owner],
+) -> None:
+    """A process that died after Chat took the report but before marking it sent: the next
+    worker sends it again with the same requestId, and Chat keeps one message."""
+    link(ADA)
+    post(send_images(google, ev.classic_message, ("cat.png", "image/png", images.png(4))))
+    ingest.drain(timeout=30)
+    [first] = google.wait_for_posts(1)
+    (job,) = ingest.queue.jobs()
+
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    with services.sessions.begin() as session:  # as the dead process left it: claimed, unmarked
+        session.execute(
+            update(IngestJobRow)
+            .where(IngestJobRow.id == job.id)
+            .values(replied_at=None, reply_claimed_until=an_hour_ago, updated_at=an_hour_ago)
+        )
+    assert ingest.report_stragglers() == 1
+
+    sends = [r for r in google.state.requests if r.method == "POST" and r.path.endswith("/messages")]
+    assert len(sends) == 2  # sent again...
+    assert google.state.posted == [first]  # ...and Chat kept one message
+    assert ingest.queue.jobs()[0].status == "done"

@@ -7,7 +7,8 @@
     POST /token                        OAuth JWT-bearer grant; checks the assertion's signature
                                        and the chat.bot scope, hands out an access token;
     GET  /v1/media/<resourceName>      the uploaded bytes, only with that access token;
-    POST /v1/<space>/messages          records the message the app posts, same token check.
+    POST /v1/<space>/messages          records the message the app posts, same token check; a
+                                       repeated requestId returns the first message, as Chat does.
   Every request is recorded; tests wait on `wait_for(...)`, never on a sleep.
 """
 
@@ -116,6 +117,7 @@ class _State:
     media: dict[str, MediaItem] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     posted: list[dict[str, Any]] = field(default_factory=list)
+    by_request_id: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class GchatStandin:
@@ -208,10 +210,15 @@ class GchatStandin:
         self.wait_for(lambda s: len(s.posted) >= count, timeout)
         return list(self.state.posted)
 
-    def _record(self, entry: Recorded) -> None:
+    def _record(self, entry: Recorded, *, new_message: bool = True) -> None:
         with self._changed:
             self.state.requests.append(entry)
-            if entry.method == "POST" and entry.path.endswith("/messages") and entry.authorized:
+            if (
+                entry.method == "POST"
+                and entry.path.endswith("/messages")
+                and entry.authorized
+                and new_message
+            ):
                 self.state.posted.append({"path": entry.path, "message": entry.body})
             self._changed.notify_all()
 
@@ -286,11 +293,18 @@ def _handler_for(standin: GchatStandin) -> type[BaseHTTPRequestHandler]:
         def _message(self, path: str, body: bytes) -> None:
             authorized = self._authorized()
             message = json.loads(body or b"{}")
-            standin._record(Recorded("POST", path, authorized, message))
+            request_id = (parse_qs(urlsplit(self.path).query).get("requestId") or [""])[0]
+            space = path[len("/v1/") : -len("/messages")]
+            created = {**message, "name": f"{space}/messages/{secrets.token_hex(6)}"}
+            with standin._changed:
+                # As Chat does: an existing request ID returns the message it created, once.
+                existing = standin.state.by_request_id.get(request_id) if request_id and authorized else None
+                if request_id and authorized and existing is None:
+                    standin.state.by_request_id[request_id] = created
+            standin._record(Recorded("POST", path, authorized, message), new_message=existing is None)
             if not authorized:
                 return self._send(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
-            space = path[len("/v1/") : -len("/messages")]
-            self._send(200, {**message, "name": f"{space}/messages/{secrets.token_hex(6)}"})
+            self._send(200, existing or created)
 
         # -- helpers ----------------------------------------------------------------------
 
