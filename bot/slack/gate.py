@@ -15,13 +15,13 @@ goes on to Flask and Bolt, with the body that was read put back.
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl
 
+from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
+from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
 from storage.ingest import IncomingFile
@@ -59,28 +59,29 @@ class SlackEventGate:
 
         declared = environ.get("CONTENT_LENGTH") or ""
         if declared.isdigit() and int(declared) > MAX_BODY:
-            return _answer(start_response, 413, "too large")
+            return _answer(environ, start_response, 413, "too large")
         raw = get_input_stream(environ, safe_fallback=True, max_content_length=MAX_BODY).read(MAX_BODY + 1)
         if len(raw) > MAX_BODY:
-            return _answer(start_response, 413, "too large")
+            return _answer(environ, start_response, 413, "too large")
 
-        # Bolt answers 401 to a missing signature but 500 to a timestamp that is not a number;
-        # both are the same refusal, and it comes before anything parses the body. Slack signs
-        # UTF-8 text, so bytes that are not UTF-8 cannot carry its signature either.
+        # One refusal for every way a request can fail to be Slack's, before anything parses
+        # the body (Bolt answers 500 to a timestamp that is not a number). ASCII only: "²" is a
+        # digit to isdigit() but not to int(), and the verifier's compare_digest raises on a
+        # non-ASCII signature. Slack signs UTF-8 text, so other bytes cannot carry its signature.
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         text = _utf8(raw)
-        # ASCII only: "²" is a digit to isdigit() but not to int(), and the verifier's
-        # compare_digest raises on a non-ASCII signature instead of returning False.
-        if not (timestamp.isascii() and timestamp.isdigit() and signature.isascii() and signature):
-            return _answer(start_response, 401, "invalid request")
-        if text is None:
-            return _answer(start_response, 401, "invalid request")
-        if not self._verifier.is_valid(text, timestamp, signature):
-            return _answer(start_response, 401, "invalid request")
+        if not (
+            timestamp.isascii()
+            and timestamp.isdigit()
+            and signature.isascii()
+            and text is not None
+            and self._verifier.is_valid(text, timestamp, signature)
+        ):
+            return _answer(environ, start_response, 401, "invalid request")
         body = _parse(text, environ.get("CONTENT_TYPE"))
         if body is None:
-            return _answer(start_response, 400, "unreadable body")
+            return _answer(environ, start_response, 400, "unreadable body")
 
         files = self._files_to_save(body)
         if files:
@@ -89,8 +90,8 @@ class SlackEventGate:
             except Exception:
                 # Not acknowledged, so Slack delivers the event again (and again, for an hour).
                 log.exception("could not persist %d Slack file(s); answering 500", len(files))
-                return _answer(start_response, 500, "try again")
-            return _answer(start_response, 200, "")
+                return _answer(environ, start_response, 500, "try again")
+            return _answer(environ, start_response, 200, "")
 
         # The body was read: hand Flask and Bolt the same bytes (Bolt verifies them again).
         environ["wsgi.input"] = io.BytesIO(raw)
@@ -108,20 +109,10 @@ def _utf8(raw: bytes) -> str | None:
 
 
 def _parse(text: str, content_type: str | None) -> dict[str, Any] | None:
-    """The body as Bolt will parse it, when that is an object whose `event` (if any) is one.
-
-    An empty dict is a form Bolt reads field by field (a slash command), or no body at all.
-    """
-    if not text:
-        return {}
+    """The body as Bolt parses it (its own parse_body), when that is an object whose `event`
+    (if any) is one too: on anything else Bolt would fail with a 500 instead of a refusal."""
     try:
-        if (content_type or "").startswith("application/json") or text.startswith("{"):
-            body: Any = json.loads(text)
-        elif "payload" in text:
-            payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-            body = {} if payload is None else json.loads(payload)
-        else:
-            return {}
+        body = parse_body(text, content_type)
     except (ValueError, RecursionError):
         return None
     if not isinstance(body, dict) or not isinstance(body.get("event", {}), dict):
@@ -129,22 +120,13 @@ def _parse(text: str, content_type: str | None) -> dict[str, Any] | None:
     return body
 
 
-def _answer(start_response: StartResponse, status: int, text: str) -> list[bytes]:
-    reasons = {
-        200: "OK",
-        400: "Bad Request",
-        401: "Unauthorized",
-        413: "Payload Too Large",
-        500: "Internal Server Error",
-    }
-    data = text.encode()
-    start_response(
-        f"{status} {reasons[status]}",
-        [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(data))),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-        ],
+def _answer(
+    environ: dict[str, Any], start_response: StartResponse, status: int, text: str
+) -> Iterable[bytes]:
+    response = Response(
+        text,
+        status=status,
+        mimetype="text/plain",
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
-    return [data]
+    return response(environ, start_response)
