@@ -85,9 +85,8 @@ class Job:
 
 @dataclass(frozen=True)
 class ReplyClaim:
-    """The right to send one batch's reply, until `until`."""
+    """The right to send one batch's reply (for these jobs), until `until`."""
 
-    batch: str
     until: datetime
     jobs: list[Job]
 
@@ -347,7 +346,7 @@ class IngestQueue:
             rows = session.scalars(
                 select(IngestJobRow).where(IngestJobRow.id.in_(claimed)).order_by(IngestJobRow.id)
             ).all()
-            return ReplyClaim(batch, until, [Job.from_row(r) for r in rows])
+            return ReplyClaim(until, [Job.from_row(r) for r in rows])
 
     def mark_replied(self, claim: ReplyClaim) -> None:
         """The claimed reply was sent (or given up on): it is not sent again."""
