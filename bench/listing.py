@@ -10,18 +10,18 @@ bulk insert not, so the bench does that before measuring.
 
 from __future__ import annotations
 
-import secrets
 import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import requests
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 from bench.stand import Stand, log
+from bench.storage_bench import ready_image_rows, vacuum_analyze
 from bench.table import Row
 from storage.accounts import Identity
-from storage.library import Owner, new_id
+from storage.library import Owner
 from storage.models import ImageRow, utcnow
 from tests.standins.slack_api import Call
 
@@ -37,37 +37,10 @@ def seed_owner(stand: Stand, images: int, name: str = "lib") -> tuple[Owner, str
     services.accounts.link(Identity("slack", stand.team.team_id, user), owner)
     start = utcnow() - timedelta(days=400)
     for first in range(0, images, CHUNK):
-        rows = []
-        for n in range(first, min(images, first + CHUNK)):
-            image_id = new_id()
-            rows.append(
-                {
-                    "id": image_id,
-                    "owner_id": owner.id,
-                    "object_name": f"{owner.prefix}{image_id}.jpg",
-                    "preview_object_name": f"{owner.prefix}{image_id}.preview.jpg",
-                    "original_name": f"IMG_{n:06d}.jpg",
-                    "content_type": "image/jpeg",
-                    "size": 2_000_000 + n,
-                    "sha256": secrets.token_hex(32),
-                    "width": 4000,
-                    "height": 3000,
-                    "status": "ready",
-                    "created_at": start + timedelta(minutes=n),
-                }
-            )
+        rows = ready_image_rows(owner, range(first, min(images, first + CHUNK)), start)
         with services.engine.begin() as connection:
             connection.execute(insert(ImageRow), rows)
     return owner, user
-
-
-def vacuum(stand: Stand) -> None:
-    engine = stand.services.engine
-    with engine.connect() as connection:
-        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM needs it
-        autocommit.execute(
-            text("VACUUM ANALYZE images" if engine.dialect.name == "postgresql" else "ANALYZE")
-        )
 
 
 def slack_list(stand: Stand, user: str, images: int, runs: int) -> list[float]:
@@ -124,7 +97,7 @@ def listing_rows(stand: Stand, sizes: tuple[int, ...], runs: int) -> list[Row]:
     for images in sizes:
         log(f"listing: seeding an owner with {images:,} images")
         owners[images] = seed_owner(stand, images)
-    vacuum(stand)
+    vacuum_analyze(stand.services.engine)
     rows = []
     for images in sizes:
         owner, user = owners[images]

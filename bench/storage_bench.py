@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -150,35 +150,45 @@ def seed_catalog(url: str, images: int) -> tuple[Library, Any, Owner]:
             owners.append(Owner(account.id, account.google_sub, account.email))
     start = utcnow() - timedelta(days=365)
     for owner in owners:
-        rows = []
-        for i in range(images):
-            image_id = new_id()
-            rows.append(
-                {
-                    "id": image_id,
-                    "owner_id": owner.id,
-                    "object_name": f"{owner.prefix}{image_id}.jpg",
-                    "preview_object_name": f"{owner.prefix}{image_id}.preview.jpg",
-                    "original_name": f"IMG_{i:05d}.jpg",
-                    "content_type": "image/jpeg",
-                    "size": 2_000_000 + i,
-                    "sha256": secrets.token_hex(32),
-                    "width": 4000,
-                    "height": 3000,
-                    "status": "ready",
-                    "created_at": start + timedelta(minutes=i),
-                }
-            )
+        rows = ready_image_rows(owner, range(images), start)
         if rows:
             with db.transaction(sessions) as session:
                 session.execute(insert(ImageRow), rows)
-    # A library of this size has been vacuumed and analysed long since; a fresh bulk insert not.
+    vacuum_analyze(engine)
+    return Library(sessions, _NO_BLOBS), engine, owners[0]
+
+
+def ready_image_rows(owner: Owner, numbers: range, start: datetime) -> list[dict[str, Any]]:
+    """Catalog rows of ready camera JPEGs for `owner`, one a minute from `start` (no bytes)."""
+    rows = []
+    for n in numbers:
+        image_id = new_id()
+        rows.append(
+            {
+                "id": image_id,
+                "owner_id": owner.id,
+                "object_name": f"{owner.prefix}{image_id}.jpg",
+                "preview_object_name": f"{owner.prefix}{image_id}.preview.jpg",
+                "original_name": f"IMG_{n:06d}.jpg",
+                "content_type": "image/jpeg",
+                "size": 2_000_000 + n,
+                "sha256": secrets.token_hex(32),
+                "width": 4000,
+                "height": 3000,
+                "status": "ready",
+                "created_at": start + timedelta(minutes=n),
+            }
+        )
+    return rows
+
+
+def vacuum_analyze(engine: Any) -> None:
+    """A library this size has been vacuumed and analysed long since; a fresh bulk insert not."""
     with engine.connect() as connection:
         autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM needs it
         autocommit.execute(
             text("VACUUM ANALYZE images" if engine.dialect.name == "postgresql" else "ANALYZE")
         )
-    return Library(sessions, _NO_BLOBS), engine, owners[0]
 
 
 class _NoBlobs:
