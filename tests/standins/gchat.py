@@ -34,6 +34,8 @@ from cryptography.x509.oid import NameOID
 from google.auth import crypt
 from google.auth import jwt as google_jwt
 
+from .keys import make_service_account_key
+
 CHAT_ISSUER = "chat@system.gserviceaccount.com"
 CHAT_BOT_SCOPE = "https://www.googleapis.com/auth/chat.bot"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -174,22 +176,11 @@ class GchatStandin:
 
     def write_key_file(self, directory: Path, private_key: rsa.RSAPrivateKey) -> Path:
         """A service-account key file whose token_uri is this stand-in."""
-        pem = private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode()
-        info = {
-            "type": "service_account",
-            "project_id": "cloudbox-chat-test",
-            "private_key_id": "chat-bot-key",
-            "private_key": pem,
-            "client_email": "chat-bot@cloudbox-chat-test.iam.gserviceaccount.com",
-            "client_id": "2",
-            "token_uri": self.token_url,
-        }
-        path = directory / "gchat-service-account.json"
-        path.write_text(json.dumps(info))
+        key = make_service_account_key(
+            directory, "chat-bot", private_key=private_key, token_uri=self.token_url
+        )
         self.trust_service_account(private_key.public_key())
-        return path
+        return key.path
 
     # -- observations ---------------------------------------------------------------------
 

@@ -25,8 +25,15 @@ class ServiceAccountKey:
         return self.info["client_email"]
 
 
-def make_service_account_key(directory: Path, name: str = "test-signer") -> ServiceAccountKey:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def make_service_account_key(
+    directory: Path,
+    name: str = "test-signer",
+    *,
+    private_key: rsa.RSAPrivateKey | None = None,
+    token_uri: str = "http://127.0.0.1:9/token",
+) -> ServiceAccountKey:
+    """A key file `directory/<name>.json` for `name@cloudbox-test.iam.gserviceaccount.com`."""
+    key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -37,7 +44,7 @@ def make_service_account_key(directory: Path, name: str = "test-signer") -> Serv
         "private_key": pem,
         "client_email": f"{name}@cloudbox-test.iam.gserviceaccount.com",
         "client_id": "1",
-        "token_uri": "http://127.0.0.1:9/token",
+        "token_uri": token_uri,
     }
     path = directory / f"{name}.json"
     path.write_text(json.dumps(info))
