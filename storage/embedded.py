@@ -8,6 +8,7 @@ made for this installation (the emulator serves signed URLs without checking the
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import IO
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -43,8 +45,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Runs the store as a child of a small shell that holds the read end of a pipe from us. When
+# this process ends for any reason (SIGTERM, SIGKILL, a crash, a clean stop), the pipe closes,
+# `read` returns, and the shell stops the store: no store outlives the process that started it.
+# The shell ignores SIGINT (Ctrl-C reaches the whole process group) so that it lives to stop the
+# store when we close the pipe.
+_STOP_WITH_PARENT = 'trap "" INT; "$0" "$@" & store=$!; read -r _; kill $store; wait $store'
+
+
 class FakeGcsProcess:
-    """One fake-gcs-server process, started and stopped by its owner."""
+    """One fake-gcs-server process, started and stopped by its owner, never outliving it."""
 
     def __init__(self, *, root: Path | None = None, port: int = 0):
         self.port = port or free_port()
@@ -59,6 +69,9 @@ class FakeGcsProcess:
             backend = ["-backend", "filesystem", "-filesystem-root", str(self._root)]
         self._process = subprocess.Popen(
             [
+                "/bin/sh",
+                "-c",
+                _STOP_WITH_PARENT,
                 str(fake_gcs_binary()),
                 "-scheme",
                 "http",
@@ -74,6 +87,7 @@ class FakeGcsProcess:
                 "error",
                 *backend,
             ],
+            stdin=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -91,13 +105,63 @@ class FakeGcsProcess:
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
+            assert self._process.stdin is not None
+            self._process.stdin.close()  # the shell stops the store and waits for it
             try:
-                self._process.wait(timeout=5)
+                self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+
+
+class EmbeddedStore:
+    """The one local store of an instance folder, shared by every CloudBox process on it.
+
+    The first process to start on the folder starts the store and owns it for its lifetime (an
+    exclusive lock on `gcs.owner`); processes that start while it lives (gunicorn's other
+    workers, a CLI command) use the same store, whose address the owner wrote to `gcs.json`.
+    Starting is serialised by `gcs.start`, so two processes never both start one. When the owner
+    ends, the kernel releases its lock and the store stops with it (`FakeGcsProcess`).
+    """
+
+    def __init__(self, url: str, process: FakeGcsProcess | None, owner_lock: IO[str] | None):
+        self.url = url
+        self._process = process
+        self._owner_lock = owner_lock
+
+    @classmethod
+    def open(cls, instance: Path, port: int = 0) -> EmbeddedStore:
+        instance.mkdir(parents=True, exist_ok=True)
+        with open(instance / "gcs.start", "a") as start_lock:
+            fcntl.flock(start_lock, fcntl.LOCK_EX)
+            owner_lock = open(instance / "gcs.owner", "a")  # held open while we own the store
+            try:
+                fcntl.flock(owner_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner_lock.close()
+                url = json.loads((instance / "gcs.json").read_text())["url"]
+                log.info("Using the embedded store another CloudBox process runs on %s", instance)
+                return cls(url, None, None)
+            try:
+                process = FakeGcsProcess(root=instance / "gcs", port=port).start()
+            except BaseException:
+                owner_lock.close()
+                raise
+            (instance / "gcs.json").write_text(json.dumps({"url": process.url, "pid": os.getpid()}))
+            return cls(process.url, process, owner_lock)
+
+    @property
+    def owned(self) -> bool:
+        return self._process is not None
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        if self._owner_lock is not None:
+            self._owner_lock.close()
+            self._owner_lock = None
 
 
 def local_signing_key(path: Path) -> dict[str, str]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import db
 from .accounts import Accounts
 from .blobstore import GcsBlobStore, UrlSigner
-from .embedded import BANNER, EMBEDDED_BUCKET, FakeGcsProcess, local_signing_key
+from .embedded import BANNER, EMBEDDED_BUCKET, EmbeddedStore, local_signing_key
 from .library import Library, LibraryPolicy
 from .settings import Settings
 
@@ -33,7 +33,7 @@ class Services:
     blobs: GcsBlobStore
     library: Library
     accounts: Accounts
-    embedded: FakeGcsProcess | None = None
+    embedded: EmbeddedStore | None = None
     _closed: bool = field(default=False, repr=False)
 
     @classmethod
@@ -41,9 +41,7 @@ class Services:
         embedded = None
         if settings.embedded:
             log.warning(BANNER, settings.instance_path)
-            embedded = FakeGcsProcess(
-                root=settings.instance_path / "gcs", port=settings.embedded_port
-            ).start()
+            embedded = EmbeddedStore.open(settings.instance_path, port=settings.embedded_port)
         try:
             blobs = _blob_store(settings, embedded)
             engine = db.make_engine(settings.database_url)
@@ -82,7 +80,7 @@ class Services:
             self.embedded.stop()
 
 
-def _blob_store(settings: Settings, embedded: FakeGcsProcess | None) -> GcsBlobStore:
+def _blob_store(settings: Settings, embedded: EmbeddedStore | None) -> GcsBlobStore:
     key_file = settings.google_application_credentials
     if embedded is not None:
         client = storage.Client(
