@@ -144,11 +144,13 @@ class EmbeddedStore:
                 log.info("Using the embedded store another CloudBox process runs on %s", instance)
                 return cls(url, None, None)
             try:
-                process = FakeGcsProcess(root=instance / "gcs", port=port).start()
+                process = _start_store(instance, port)
             except BaseException:
                 owner_lock.close()
                 raise
-            (instance / "gcs.json").write_text(json.dumps({"url": process.url, "pid": os.getpid()}))
+            (instance / "gcs.json").write_text(
+                json.dumps({"url": process.url, "port": process.port, "pid": os.getpid()})
+            )
             return cls(process.url, process, owner_lock)
 
     @property
@@ -162,6 +164,19 @@ class EmbeddedStore:
         if self._owner_lock is not None:
             self._owner_lock.close()
             self._owner_lock = None
+
+
+def _start_store(instance: Path, port: int) -> FakeGcsProcess:
+    # A new owner takes the port its predecessor had (a restarted gunicorn worker), so the other
+    # processes sharing the store reach it again at the address they already know.
+    state = instance / "gcs.json"
+    previous = int(json.loads(state.read_text()).get("port", 0)) if state.is_file() and not port else 0
+    if previous:
+        try:
+            return FakeGcsProcess(root=instance / "gcs", port=previous).start()
+        except RuntimeError:
+            log.info("The embedded store's previous port %d is taken; starting on another", previous)
+    return FakeGcsProcess(root=instance / "gcs", port=port).start()
 
 
 def local_signing_key(path: Path) -> dict[str, str]:

@@ -104,3 +104,20 @@ def test_two_services_on_one_instance_folder_share_one_store(
     started.append(second)
     assert len(stores_on(tmp_path)) == 1
     assert requests.get(second_base + "/readyz", timeout=5).json()["checks"]["bucket"] == "ok"
+
+
+@pytest.mark.e2e
+def test_a_process_sharing_the_store_reaches_it_again_after_its_owner_restarts(
+    tmp_path: Path, started: list[subprocess.Popen[bytes]]
+) -> None:
+    owner, _ = serve(tmp_path)
+    started.append(owner)
+    sharer, sharer_base = serve(tmp_path)
+    started.append(sharer)
+    [store] = stores_on(tmp_path)
+    owner.kill()
+    owner.wait()
+    assert wait_gone(store)
+    restarted, _ = serve(tmp_path)  # as gunicorn replaces a dead worker
+    started.append(restarted)
+    assert requests.get(sharer_base + "/readyz", timeout=5).json()["checks"]["bucket"] == "ok"
