@@ -7,10 +7,13 @@ value from its Settings so that nothing past the composition root reads the envi
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from slack_bolt import App
+from slack_bolt.logger import messages as bolt_messages
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
@@ -70,12 +73,14 @@ def build(
     )
     if settings.slack_multi_workspace:
         oauth = install.oauth_settings(settings, services.engine)
-        app = App(client=web_client(settings.slack_api_url), oauth_settings=oauth, **common)  # type: ignore[arg-type]
+        with _without_environment_token_warnings():
+            app = App(client=web_client(settings.slack_api_url), oauth_settings=oauth, **common)  # type: ignore[arg-type]
         assert oauth.installation_store is not None
         tokens = TokenSource(installation_store=oauth.installation_store)
         install.register_cleanup(app, oauth.installation_store)
     else:
-        app = App(client=web_client(settings.slack_api_url, settings.slack_bot_token), **common)  # type: ignore[arg-type]
+        with _without_environment_token_warnings():
+            app = App(client=web_client(settings.slack_api_url, settings.slack_bot_token), **common)  # type: ignore[arg-type]
         tokens = TokenSource(bot_token=settings.slack_bot_token)
 
     worker_client = web_client(settings.slack_api_url)  # token given per call, per workspace
@@ -92,3 +97,26 @@ def build(
     home.register(app, view)
     chat.worker.register("slack", fetch=fetcher, report=delivery.report, ask_to_link=delivery.ask_to_link)
     return SlackFrontEnd(app, tokens, fetcher, delivery, view)
+
+
+_ENVIRONMENT_TOKEN_WARNINGS = {
+    bolt_messages.warning_client_prioritized_and_token_skipped(),
+    bolt_messages.warning_token_skipped(),
+}
+
+
+@contextmanager
+def _without_environment_token_warnings() -> Iterator[None]:
+    """Bolt reads SLACK_BOT_TOKEN from os.environ even when it is given a client (and `flask`
+    loads `.env` into os.environ), then warns that the token will be unused. CloudBox's client
+    already carries the token from Settings, so those two warnings describe nothing wrong."""
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.getMessage() not in _ENVIRONMENT_TOKEN_WARNINGS
+
+    bolt_log = logging.getLogger("cloudbox.slack.bolt")
+    bolt_log.addFilter(keep)
+    try:
+        yield
+    finally:
+        bolt_log.removeFilter(keep)
