@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 from typing import Any
 
+import click
 from flask import Flask
 
 from bot.runtime import ChatRuntime
@@ -29,10 +30,12 @@ def register(app: Flask, services: Services) -> None:
         from bot.gchat import blueprint as gchat
 
         gchat.init_app(app, services, chat)  # POST /gchat/events
+    slack_front_end = None
     if services.settings.slack_enabled:
         from bot.slack import blueprint as slack
 
-        slack.init_app(app, services, chat)  # POST /slack/events (+ /slack/install when multi-workspace)
+        # POST /slack/events (+ /slack/install when multi-workspace)
+        slack_front_end = slack.init_app(app, services, chat)
 
     # While requests are in flight, background ingestion in this process steps aside for them.
     app.wsgi_app = _CountingRequests(app.wsgi_app, chat.worker.foreground)  # type: ignore[method-assign]
@@ -42,6 +45,21 @@ def register(app: Flask, services: Services) -> None:
     if app.config.get("CLOUDBOX_INGEST_THREADS", True) and not app.testing:
         chat.worker.start()
         atexit.register(chat.worker.stop)
+
+    app_token = services.settings.slack_app_token
+    if slack_front_end is not None and app_token and not app.testing and not _one_off_command():
+        from bot.slack import socket_mode
+
+        atexit.register(socket_mode.connect(slack_front_end.app, app_token).close)
+
+
+def _one_off_command() -> bool:
+    """True inside a `flask` command other than `run` (doctor, audit, a migration...).
+
+    Such a process ends soon: it must not take Slack envelopes it may never acknowledge.
+    """
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name != "run"
 
 
 class _CountingRequests:

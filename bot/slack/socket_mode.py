@@ -1,7 +1,10 @@
-"""`python -m bot.slack.socket_mode`: CloudBox over Slack Socket Mode, no public URL needed.
+"""Slack over Socket Mode: events arrive on a WebSocket opened with the app-level token.
 
-Slack events arrive over a WebSocket opened with the app-level token (SLACK_APP_TOKEN); the
-web side (account linking, gallery, share links) is served on CLOUDBOX_BASE_URL's port.
+A served CloudBox process (`flask run`, each gunicorn worker) opens one connection when
+SLACK_APP_TOKEN is set (Slack allows up to ten per app and spreads envelopes over them), so the
+first README command runs the web side and the Slack bot together, with no public URL.
+`python -m bot.slack.socket_mode` is kept as another name for that: it serves on
+CLOUDBOX_BASE_URL's port.
 """
 
 from __future__ import annotations
@@ -10,11 +13,26 @@ import logging
 import sys
 from urllib.parse import urlsplit
 
-from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 
 from storage.settings import ConfigError, Settings
 
 log = logging.getLogger("cloudbox.slack.socket_mode")
+
+
+def connect(app: App, app_token: str) -> SocketModeHandler:
+    """Open the connection in the background; Bolt handles each envelope as it handles HTTP.
+
+    File messages go through the same `ingestion` middleware as over HTTP, which writes the
+    jobs before the listener returns, and the handler acknowledges the envelope only after that:
+    persisted before acknowledged, on both paths.
+    """
+    # websocket-client, not slack_sdk's built-in client: at each connection refresh that one stops
+    # handling envelopes for up to its 3 s receive timeout (close() waits on the reader's lock).
+    handler = SocketModeHandler(app, app_token, logger=logging.getLogger("cloudbox.slack.socket_mode"))
+    handler.connect()
+    return handler
 
 
 def main() -> int:
@@ -30,18 +48,11 @@ def main() -> int:
 
     from web_oauth import create_app
 
-    from .blueprint import SLACK_KEY
-
-    app = create_app(settings)
-    handler = SocketModeHandler(app.extensions[SLACK_KEY].app, settings.slack_app_token)
-    handler.connect()  # a background WebSocket; the web side runs in this thread
+    app = create_app(settings)  # connects, as every served process does
     parts = urlsplit(settings.base_url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    log.info("Slack Socket Mode connected; web side on 127.0.0.1:%s (%s)", port, settings.base_url)
-    try:
-        app.run(host="127.0.0.1", port=port, use_reloader=False)
-    finally:
-        handler.close()
+    log.info("Web side on 127.0.0.1:%s (%s)", port, settings.base_url)
+    app.run(host="127.0.0.1", port=port, use_reloader=False)
     return 0
 
 

@@ -67,6 +67,9 @@ class FakeSlack:
     oauth_codes: dict[str, Team] = field(default_factory=dict)
     client_id: str = "111.222"
     client_secret: str = "fake-client-secret"
+    # Socket Mode: the app-level token and the ws:// URL apps.connections.open hands out.
+    app_token: str | None = None
+    socket_url: Callable[[], str] | None = None
     _rate_limited: dict[str, int] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _server: ThreadingHTTPServer | None = None
@@ -251,6 +254,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, method: str, args: dict[str, Any], auth: str | None) -> dict[str, Any]:
         if method == "oauth.v2.access":
             return self._oauth(args, auth)
+        if method == "apps.connections.open":
+            if self.slack.socket_url is None or auth != f"Bearer {self.slack.app_token}":
+                return {"ok": False, "error": "invalid_auth"}
+            return {"ok": True, "url": self.slack.socket_url()}
         team = self._team(auth, args)
         if team is None:
             return {"ok": False, "error": "invalid_auth"}
