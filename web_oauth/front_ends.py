@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 from typing import Any
 
 import click
@@ -11,6 +12,10 @@ from flask import Flask
 from bot.runtime import ChatRuntime
 from storage.ingest import Foreground
 from storage.services import Services
+
+from . import startup
+
+log = logging.getLogger("cloudbox")
 
 CHAT_KEY = "cloudbox_ingest"
 ON_LINKED_KEY = "cloudbox_on_linked"
@@ -47,10 +52,14 @@ def register(app: Flask, services: Services) -> None:
         atexit.register(chat.worker.stop)
 
     app_token = services.settings.slack_app_token
-    if slack_front_end is not None and app_token and not app.testing and not _one_off_command():
+    socket_mode_on = bool(slack_front_end and app_token and not app.testing and not _one_off_command())
+    if socket_mode_on:
         from bot.slack import socket_mode
 
+        assert slack_front_end is not None and app_token is not None
         atexit.register(socket_mode.connect(slack_front_end.app, app_token).close)
+    for line in startup.summary(services.settings, socket_mode=socket_mode_on):
+        log.info("%s", line)
 
 
 def _one_off_command() -> bool:
