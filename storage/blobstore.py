@@ -25,6 +25,7 @@ from google.auth.credentials import Credentials
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
+from . import private_apis
 from .errors import StorageError, StorageUnavailable
 from .settings import MAX_SIGNED_URL_TTL
 
@@ -221,8 +222,9 @@ class GcsBlobStore:
         client = self._bucket.client
         # The client's own endpoint and authorised session (it has no public accessor for them),
         # so emulator, key-file and default credentials all apply as for every other call.
-        response = client._http.post(
-            f"{client._connection.API_BASE_URL}/upload/storage/v1/b/{quote(self.bucket_name, safe='')}/o",
+        base_url = private_apis.gcs_api_base_url(client)
+        response = private_apis.gcs_authorized_session(client).post(
+            f"{base_url}/upload/storage/v1/b/{quote(self.bucket_name, safe='')}/o",
             params={"uploadType": "multipart", "ifGenerationMatch": "0"},
             data=body,
             headers={"Content-Type": f"multipart/related; boundary={body.boundary}"},

