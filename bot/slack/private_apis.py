@@ -12,9 +12,10 @@ from typing import Any
 from slack_bolt.request import internals
 
 
-def parse_body(text: str, content_type: str | None) -> dict[str, Any]:
-    """A request body as Bolt parses it (JSON, or a form with or without a `payload`)."""
-    return dict(internals.parse_body(text, content_type))
+def parse_body(text: str, content_type: str | None) -> Any:
+    """A request body as Bolt parses it (JSON, or a form with or without a `payload`); not
+    always an object: a signed body may be any JSON value, which callers check."""
+    return internals.parse_body(text, content_type)
 
 
 def extract_team_id(body: dict[str, Any]) -> str | None:
