@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 PLATFORM_NAMES = {"slack": "Slack", "gchat": "Google Chat"}
 PER_PAGE = 10
+# A chat message may carry 100 files; its report shows this many with previews (and this many
+# refusals), which fits Slack's 50 blocks and Chat's 100 widgets and 32 KB, and counts the rest.
+REPORT_ITEMS = 10
+REPORT_REFUSALS = 10
 
 
 class CommandCore:
@@ -60,21 +64,36 @@ class CommandCore:
         )
 
     def ingest_report(self, outcomes: list, *, linked_now: bool = False) -> Reply:  # type: ignore[type-arg]
-        """One reply for the files of one chat message: what was saved, what was refused and why."""
-        lines, items, notes = [], [], []
+        """One reply for the files of one chat message: what was saved, what was refused and why.
+
+        However many files a message had, the reply shows at most REPORT_ITEMS images and
+        REPORT_REFUSALS refusals, counts the rest and links the library, so that every platform
+        can show it whole: nothing is cut silently.
+        """
+        saved = [o for o in outcomes if o.image is not None]
+        refused = [o for o in outcomes if o.image is None]
+        lines, items = [], []
         if linked_now:
             lines.append("Your Google account is linked, so I saved what you sent before:")
-        for outcome in outcomes:
-            image: Image | None = outcome.image
-            if image is not None:
-                verb = "Saved" if outcome.created else "Already in your library:"
-                lines.append(f"{verb} {image_line(image)}")
-                items.append(self._item(image, share=True))
-            else:
-                notes.append(refusal(outcome.job.file_name, outcome.refused or "was not saved"))
+        if len(outcomes) > REPORT_ITEMS:
+            lines.append(f"Saved {_count(len(saved), 'file')} of {len(outcomes)}; {len(refused)} not saved.")
+        for outcome in saved[:REPORT_ITEMS]:
+            image: Image = outcome.image
+            verb = "Saved" if outcome.created else "Already in your library:"
+            lines.append(f"{verb} {image_line(image)}")
+            items.append(self._item(image, share=True))
+        buttons, more = [], None
+        if len(saved) > REPORT_ITEMS:
+            gallery = self._library.policy.base_url.rstrip("/") + "/"
+            more = f"…and {len(saved) - REPORT_ITEMS} more, all in your library: {gallery}"
+            lines.append(more)
+            buttons.append(Button("Open my library", url=gallery))
+        notes = [refusal(o.job.file_name, o.refused or "was not saved") for o in refused[:REPORT_REFUSALS]]
+        if len(refused) > REPORT_REFUSALS:
+            notes.append(f"…and {_count(len(refused) - REPORT_REFUSALS, 'more file')} not saved.")
         if notes:
             lines.extend(f"Not saved: {n}" for n in notes)
-        return Reply("\n".join(lines), items=items, notes=notes)
+        return Reply("\n".join(lines), items=items, notes=notes, buttons=buttons, more=more)
 
     # -- dispatch -------------------------------------------------------------------------
 

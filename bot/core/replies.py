@@ -40,3 +40,6 @@ class Reply:
     items: list[ImageItem] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # What a listing does not show and where to find it ("…and 90 more, all in your library");
+    # also the last line of `text`, for renderers that show only the items.
+    more: str | None = None

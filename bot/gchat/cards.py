@@ -48,6 +48,14 @@ def message(reply: Reply, *, fmt: Format, endpoint_url: str, viewer: str | None 
     return body
 
 
+def short_message(reply: Reply, *, viewer: str | None = None) -> dict[str, Any]:
+    """The reply's text alone, for when Chat refuses the message with its card."""
+    body: dict[str, Any] = {"text": _clip(_inert(reply.text))}
+    if viewer:
+        body["privateMessageViewer"] = {"name": viewer}
+    return body
+
+
 def respond(event: ChatEvent, body: dict[str, Any]) -> dict[str, Any]:
     """Answer an event with a new message, in the event's own schema."""
     if event.format == "addon":
@@ -83,6 +91,8 @@ def confirmation(params: dict[str, str]) -> Reply:
 
 def _card(reply: Reply, fmt: Format, endpoint_url: str) -> dict[str, Any] | None:
     sections = [_item_section(item, fmt, endpoint_url) for item in reply.items]
+    if reply.more and reply.items:
+        sections.append({"widgets": [{"textParagraph": {"text": _card_text(reply.more)}}]})
     if reply.notes and reply.items:
         paragraph = "<br>".join(_card_text(n) for n in reply.notes)
         sections.append({"header": "Not saved", "widgets": [{"textParagraph": {"text": paragraph}}]})

@@ -29,7 +29,7 @@ from storage.settings import Settings
 
 from . import cards
 from .events import ChatEvent, ChatUser, Format
-from .media import ChatApi, ChatMediaFetcher
+from .media import ChatApi, ChatApiRefused, ChatMediaFetcher
 
 log = logging.getLogger(__name__)
 
@@ -182,12 +182,14 @@ class GchatHandler:
         viewer = None if reply.public else (str(payload.get("viewer") or "") or None)
         fmt: Format = "addon" if payload.get("format") == "addon" else "classic"
         body = cards.message(reply, fmt=fmt, endpoint_url=self.endpoint_url, viewer=viewer)
-        self._api.create_message(
-            str(payload.get("space") or ""),
-            body,
-            thread_name=str(payload.get("thread") or ""),
-            request_id=request_id,
-        )
+        space, thread = str(payload.get("space") or ""), str(payload.get("thread") or "")
+        try:
+            self._api.create_message(space, body, thread_name=thread, request_id=request_id)
+        except ChatApiRefused:
+            # A shorter answer beats none: the text alone, which Chat takes whatever the card was.
+            log.warning("Chat refused the reply for batch %s; sending it as text", job.batch)
+            short = cards.short_message(reply, viewer=viewer)
+            self._api.create_message(space, short, thread_name=thread, request_id=request_id + "-text")
 
 
 def _request_id(kind: str, jobs: list[Job]) -> str:

@@ -34,6 +34,11 @@ class ChatApiUnavailable(Exception):
     """A transient Chat API failure (5xx, 429, network): the ingest worker retries later."""
 
 
+class ChatApiRefused(RuntimeError):
+    """Chat refused the message itself (a 4xx: too large, a malformed card): sending it again
+    would fail again."""
+
+
 def chat_credentials(settings: Settings) -> Credentials:
     """The app's own credentials for the Chat API."""
     if settings.gchat_credentials:
@@ -108,7 +113,7 @@ class ChatApi:
         if response.status_code >= 500 or response.status_code == 429:
             raise ChatApiUnavailable(f"Chat API answered HTTP {response.status_code}")
         if response.status_code != 200:
-            raise RuntimeError(f"Chat API refused the message: HTTP {response.status_code}")
+            raise ChatApiRefused(f"Chat API refused the message: HTTP {response.status_code}")
         return response.json()  # type: ignore[no-any-return]
 
 

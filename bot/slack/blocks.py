@@ -42,10 +42,21 @@ def blocks(reply: Reply, max_blocks: int = MAX_BLOCKS) -> list[dict[str, Any]]:
         out.append({"type": "context", "elements": [mrkdwn(_clip(_escape(n), 2000)) for n in notes[:10]]})
     if reply.buttons:
         out.append(actions(reply.buttons, counter))
-    if len(out) > max_blocks:  # keep the buttons (pagination) at the end
+    if len(out) > max_blocks:  # never a silent cut: say so, and keep the buttons at the end
         tail = out[-1:] if reply.buttons else []
-        out = out[: max_blocks - len(tail)] + tail
+        out = out[: max_blocks - len(tail) - 1] + [_NOT_ALL_SHOWN] + tail
     return out
+
+
+def short_message(reply: Reply) -> dict[str, Any]:
+    """The reply as plain text in one section: what to send when Slack refuses the full one."""
+    return {"text": _clip(_escape(reply.text), 3900) or "CloudBox", "blocks": sections(reply.text)[:1]}
+
+
+_NOT_ALL_SHOWN = {
+    "type": "context",
+    "elements": [{"type": "mrkdwn", "text": "Not all of this fits in one Slack message."}],
+}
 
 
 def header(text: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from .tokens import TokenSource
 
 log = logging.getLogger(__name__)
 
+_TOO_BIG = {"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments"}
 _NO_EPHEMERAL_HERE = {"not_in_channel", "channel_not_found", "user_not_in_channel", "is_archived"}
 
 
@@ -53,13 +54,16 @@ class SlackDelivery:
         where: dict[str, Any] = job.payload
         try:
             token = self._tokens.for_team(where.get("team"), where.get("enterprise"))
-            message = blocks.message(reply)
-            if where.get("private"):
-                self._post_private(token, where, message)
-            else:
-                self._client.chat_postMessage(
-                    token=token, channel=where["channel"], thread_ts=where.get("thread_ts"), **message
+            try:
+                self._send(token, where, blocks.message(reply))
+            except SlackApiError as exc:
+                if _error(exc) not in _TOO_BIG:
+                    raise
+                # Slack refused the layout: a shorter answer beats none.
+                log.warning(
+                    "Slack refused the reply for batch %s (%s); sending it as text", job.batch, _error(exc)
                 )
+                self._send(token, where, blocks.short_message(reply))
         except SlackApiError as exc:
             log.warning(
                 "could not reply for batch %s (team %s, channel %s): %s",
@@ -70,6 +74,14 @@ class SlackDelivery:
             )
         except Exception as exc:
             log.warning("could not reply for batch %s: %s", job.batch, type(exc).__name__)
+
+    def _send(self, token: str, where: dict[str, Any], message: dict[str, Any]) -> None:
+        if where.get("private"):
+            self._post_private(token, where, message)
+        else:
+            self._client.chat_postMessage(
+                token=token, channel=where["channel"], thread_ts=where.get("thread_ts"), **message
+            )
 
     def _post_private(self, token: str, where: dict[str, Any], message: dict[str, Any]) -> None:
         try:

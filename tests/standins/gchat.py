@@ -120,6 +120,7 @@ class _State:
     requests: list[Recorded] = field(default_factory=list)
     posted: list[dict[str, Any]] = field(default_factory=list)
     by_request_id: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refuse_cards: int = 0  # refuse this many more messages that carry a card, as Chat would a bad one
 
 
 class GchatStandin:
@@ -287,6 +288,15 @@ def _handler_for(standin: GchatStandin) -> type[BaseHTTPRequestHandler]:
             request_id = (parse_qs(urlsplit(self.path).query).get("requestId") or [""])[0]
             space = path[len("/v1/") : -len("/messages")]
             created = {**message, "name": f"{space}/messages/{secrets.token_hex(6)}"}
+            problem = _over_chat_limits(body, message)
+            if problem is None and message.get("cardsV2") and standin.state.refuse_cards > 0:
+                standin.state.refuse_cards -= 1
+                problem = "Invalid card"
+            if problem is not None:
+                standin._record(Recorded("POST", path, authorized, message), new_message=False)
+                return self._send(
+                    400, {"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": problem}}
+                )
             with standin._changed:
                 # As Chat does: an existing request ID returns the message it created, once.
                 existing = standin.state.by_request_id.get(request_id) if request_id and authorized else None
@@ -315,6 +325,21 @@ def _handler_for(standin: GchatStandin) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+MAX_MESSAGE_BYTES = 32_000  # Chat: "the maximum message size, including text and cards, is 32,000 bytes"
+MAX_CARD_WIDGETS = 100
+
+
+def _over_chat_limits(raw: bytes, message: dict[str, Any]) -> str | None:
+    """Chat's documented message limits, which it enforces with a 400."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        return f"Message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}"
+    for card in message.get("cardsV2") or []:
+        widgets = sum(len(s.get("widgets") or []) for s in card.get("card", {}).get("sections") or [])
+        if widgets > MAX_CARD_WIDGETS:
+            return f"A card has {widgets} widgets; the limit is {MAX_CARD_WIDGETS}"
+    return None
 
 
 def _verify_assertion(assertion: str, public_key: rsa.RSAPublicKey) -> dict[str, Any]:

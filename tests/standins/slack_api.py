@@ -67,6 +67,7 @@ class FakeSlack:
     oauth_codes: dict[str, Team] = field(default_factory=dict)
     client_id: str = "111.222"
     client_secret: str = "fake-client-secret"
+    refuse_blocks: int = 0  # answer this many more messages that carry blocks with invalid_blocks
     # Socket Mode: the app-level token and the ws:// URL apps.connections.open hands out.
     app_token: str | None = None
     socket_url: Callable[[], str] | None = None
@@ -283,6 +284,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return {"ok": False, "error": "channel_not_found"}
             if str(args["channel"]).startswith("CNOTIN") and method == "chat.postEphemeral":
                 return {"ok": False, "error": "not_in_channel"}
+            if args.get("blocks") and self.slack.refuse_blocks > 0:
+                self.slack.refuse_blocks -= 1
+                return {"ok": False, "error": "invalid_blocks"}
             ts = f"{secrets.randbelow(10**9)}.{secrets.randbelow(10**6):06d}"
             return {"ok": True, "channel": args["channel"], "ts": ts, "message_ts": ts}
         if method == "views.publish":
