@@ -132,7 +132,7 @@ class CommandCore:
     def _help(self) -> Reply:
         lines = ["*CloudBox* keeps the images you send me, in your own Google Cloud library.", ""]
         lines += ["Send me images in a direct message (or mention me with them) and I save them."]
-        lines += ["", "Commands:"] + [f"• `/cloudbox {usage}`" for usage in c.USAGE.values()]
+        lines += ["", "Commands:"] + [_usage_line(usage) for usage in c.USAGE.values()]
         return Reply("\n".join(lines), title="CloudBox help")
 
     def _link(self, actor: c.Actor) -> Reply:
@@ -214,7 +214,8 @@ class CommandCore:
         if not shares:
             return Reply("You have no links that still work. `share <image>` makes one.")
         lines = ["*Your links that still work*"] + [_link_line(s) for s in shares]
-        buttons = [Button(f"Turn off {s.id}", command=f"unshare {s.id}") for s in shares[:10]]
+        # One button per link, named by its image as `list` names it (the link id is internal).
+        buttons = [Button(f"Turn off: {s.image.name}", command=f"unshare {s.id}") for s in shares[:10]]
         return Reply("\n".join(lines), title="Your links", buttons=buttons)
 
     def _delete(self, owner: Owner, ref: str, confirmed: bool) -> Reply:
@@ -252,7 +253,14 @@ class CommandCore:
 
 def _link_line(share: Share) -> str:
     views = _count(share.views, "view")
-    return f"`{share.id}` *{share.image.name}* — {views}, until {human_time(share.expires_at)}"
+    return f"`{share.image.id}` *{share.image.name}* — {views}, until {human_time(share.expires_at)}"
+
+
+def _usage_line(usage: str) -> str:
+    """“• `/cloudbox list [page] [words]` — your images…”: the syntax as code, the rest as text
+    (its examples carry code marks of their own, which must not sit inside another pair)."""
+    syntax, _, what = usage.partition(" — ")
+    return f"• `/cloudbox {syntax}` — {what}" if what else f"• `/cloudbox {syntax}`"
 
 
 def _count(n: int, noun: str) -> str:

@@ -1,0 +1,46 @@
+"""Words people read: help renders cleanly on both platforms, links name images as list does."""
+
+import io
+import re
+
+import pytest
+
+from bot.core.commands import Actor
+from bot.gchat import cards
+from bot.slack import blocks
+from storage.accounts import Identity
+from tests.standins import images
+
+ALICE = Identity("slack", "T1", "U1")
+CODE = re.compile(r"`[^`\n]*`")
+
+
+@pytest.fixture
+def linked(services):
+    owner = services.accounts.ensure_account("2001", "alice@example.com")
+    services.accounts.link(ALICE, owner)
+    return owner
+
+
+def test_help_never_puts_code_inside_code(chat):
+    reply = chat.core.handle(Actor(ALICE), "help")
+    for line in reply.text.splitlines():
+        outside = CODE.sub("", line)
+        assert "`" not in outside, f"unbalanced code marks in {line!r}"
+        for span in CODE.findall(line):
+            assert " — " not in span, f"the description sits inside code in {line!r}"
+    # Both renderers turn every pair into code and leave no stray marks behind.
+    assert "`" not in cards._card_text(reply.text).replace("<font", "")
+    slack_text = "".join(b["text"]["text"] for b in blocks.blocks(reply) if b["type"] == "section")
+    assert "/cloudbox list [page] [words]" in slack_text
+
+
+def test_links_name_each_image_by_the_id_list_shows(chat, services, linked):
+    image = services.library.upload(linked, io.BytesIO(images.png(5)), filename="cat.png").image
+    share = services.library.share(linked, image.id)
+    reply = chat.core.handle(Actor(ALICE), "links")
+    assert f"`{image.id}` *cat.png*" in reply.text
+    assert share.id not in reply.text
+    assert [b.label for b in reply.buttons] == ["Turn off: cat.png"]
+    done = chat.core.handle(Actor(ALICE), reply.buttons[0].command)
+    assert "Turned off 1 link" in done.text and services.library.links(linked) == []
