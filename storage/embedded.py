@@ -17,6 +17,7 @@ import subprocess
 import time
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -152,6 +153,10 @@ class EmbeddedStore:
                 json.dumps({"url": process.url, "port": process.port, "pid": os.getpid()})
             )
             return cls(process.url, process, owner_lock)
+
+    @property
+    def port(self) -> int:
+        return int(urlsplit(self.url).port or 0)
 
     @property
     def owned(self) -> bool:

@@ -15,6 +15,7 @@ from storage.accounts import Identity
 from storage.errors import CloudBoxError, Rejected
 from storage.library import Owner, Share
 
+from . import local_signin
 from .people import PLATFORM_NAMES, current_owner, describe, services, signin_required
 from .security import handle_library_errors, protect_forms, wants_json
 
@@ -35,7 +36,7 @@ def home() -> Any:
     """The gallery's first page, or an invitation to sign in."""
     owner = current_owner()
     if owner is None:
-        return render_template("welcome.html")
+        return render_template("welcome.html", local_signin=local_signin.offered())
     page_number = request.args.get("page", 1, type=int) or 1
     library = services().library
     page = library.list(owner, page=max(1, page_number), per_page=PER_PAGE)

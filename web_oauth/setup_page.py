@@ -21,10 +21,11 @@ def checklist() -> Any:
 
 
 def index() -> Any:
+    from . import local_signin
     from .app import services_of
     from .gallery import home
 
-    if services_of(current_app).settings.google_oauth_enabled:
+    if services_of(current_app).settings.google_oauth_enabled or local_signin.offered():
         return home()
     return checklist()
 

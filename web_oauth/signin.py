@@ -19,6 +19,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from storage.accounts import Identity
 from storage.library import Owner
 
+from . import local_signin
 from .oidc import OidcClient, OidcError, Pkce, new_secret
 from .people import current_owner, describe, safe_next, services, sign_in, sign_out
 from .security import error_page, handle_library_errors, protect_forms
@@ -73,6 +74,8 @@ def login() -> Any:
     target = safe_next(request.args.get("next"))
     if current_owner() is not None:
         return redirect(target or url_for("index"))
+    if not services().settings.google_oauth_enabled and local_signin.offered():
+        return redirect(url_for("local_signin.page", next=target))
     return _start("login", next=target)
 
 

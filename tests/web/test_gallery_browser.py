@@ -189,3 +189,79 @@ def test_the_gallery_in_a_real_browser(
     assert owner is not None and services.library.list(owner).total == 2
     stranger.close()
     context.close()
+
+
+@pytest.fixture
+def embedded_app(make_settings: Callable[..., Settings]) -> Iterator[tuple[str, Services]]:
+    """A fresh instance folder with nothing configured, served on 127.0.0.1."""
+    from web_oauth import create_app
+
+    holder: dict[str, Any] = {}
+
+    def dispatch(environ: dict[str, Any], start_response: Any) -> Any:
+        return holder["app"](environ, start_response)
+
+    with serve_wsgi(dispatch) as served:
+        nothing = {
+            "CLOUDBOX_BUCKET": None,
+            "STORAGE_EMULATOR_HOST": None,
+            "GOOGLE_APPLICATION_CREDENTIALS": None,
+        }
+        services = Services.build(make_settings(CLOUDBOX_BASE_URL=served.url, **nothing))
+        holder["app"] = create_app(services=services, test_config={"TESTING": True})
+        try:
+            yield served.url, services
+        finally:
+            services.close()
+
+
+def test_the_embedded_gallery_works_in_a_real_browser_with_nothing_configured(
+    embedded_app: tuple[str, Services], browser: Any
+) -> None:
+    base, services = embedded_app
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    local_only(context)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+
+    page.goto(base + "/")
+    assert page.get_by_text("Embedded mode").first.is_visible()
+    shot(page, "embedded-1-welcome")
+    page.get_by_role("link", name="Sign in on this computer").click()
+    page.get_by_role("button", name="Sign in on this computer").click()
+    page.wait_for_url(base + "/")
+
+    page.set_input_files(
+        "#images",
+        files=[
+            {"name": "red.png", "mimeType": "image/png", "buffer": png(11, (320, 200))},
+            {"name": "sky.jpg", "mimeType": "image/jpeg", "buffer": jpeg(33, (300, 300))},
+        ],
+    )
+    page.wait_for_selector("#upload-progress li.summary")
+    assert page.locator("#upload-progress li.ok").count() == 2
+    page.goto(base + "/")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.tile img')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert page.locator(".tile").count() == 2
+    shot(page, "embedded-2-gallery")
+
+    # Share: the link opens here, for anyone on this computer.
+    page.get_by_role("link", name="sky.jpg").first.click()
+    page.get_by_role("button", name="Create link").click()
+    share_url = page.input_value("#share-url")
+    stranger = browser.new_context()
+    local_only(stranger)
+    response = stranger.new_page().goto(share_url)
+    assert response is not None and response.status == 200
+    stranger.close()
+
+    # Delete.
+    page.goto(base + "/")
+    page.get_by_role("link", name="red.png").first.click()
+    page.get_by_role("link", name="Delete…").click()
+    page.get_by_role("button", name="Delete image").click()
+    page.wait_for_url(base + "/")
+    assert page.locator(".tile").count() == 1
+    context.close()
