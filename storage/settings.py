@@ -78,6 +78,10 @@ class Settings:
     # Reverse proxies in front of CloudBox (Cloud Run, a load balancer): how many X-Forwarded-*
     # hops to trust, so rate limits see the visitor's address rather than the proxy's.
     proxy_hops: int = 0
+    # Requests per process that may wait on the network for their body at once (slow uploads);
+    # one more is refused with 503, so the other server threads stay free. Keep it below the
+    # server's threads per process.
+    slow_bodies: int = 8
 
     @property
     def embedded(self) -> bool:
@@ -259,6 +263,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         else 0,
         rate_limit_storage=get("CLOUDBOX_RATE_LIMIT_STORAGE"),
         proxy_hops=positive_int("CLOUDBOX_PROXY_HOPS", 1) if get("CLOUDBOX_PROXY_HOPS") else 0,
+        slow_bodies=positive_int("CLOUDBOX_SLOW_BODIES", 8),
     )
     if problems:
         raise ConfigError(problems)

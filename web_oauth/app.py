@@ -17,6 +17,7 @@ from storage.services import Services
 from storage.settings import ConfigError, Settings
 
 from . import cli, health, setup_page
+from .slow_bodies import SlowBodyGuard
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def create_app(
     setup_page.init_app(app)
     cli.init_app(app)
     _register_front_ends(app, services)
+    # Outermost, so every body (the Slack gate reads its own first) arrives in time or not at all.
+    app.wsgi_app = SlowBodyGuard(app.wsgi_app, max_waiting=settings.slow_bodies)  # type: ignore[method-assign]
     return app
 
 
