@@ -168,6 +168,15 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
             return default
         return number
 
+    def whole_number(name: str, default: int) -> int:
+        raw = get(name)
+        if raw is None:
+            return default
+        if not (raw.isascii() and raw.isdigit()):
+            problems.append(f"{name} must be a whole number (0 or more), got {raw!r}")
+            return default
+        return int(raw)
+
     instance = Path(instance_path or get("CLOUDBOX_INSTANCE_PATH") or "instance").resolve()
     bucket = get("CLOUDBOX_BUCKET")
     embedded = bucket is None
@@ -262,7 +271,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         if get("CLOUDBOX_EMBEDDED_GCS_PORT")
         else 0,
         rate_limit_storage=get("CLOUDBOX_RATE_LIMIT_STORAGE"),
-        proxy_hops=positive_int("CLOUDBOX_PROXY_HOPS", 1) if get("CLOUDBOX_PROXY_HOPS") else 0,
+        proxy_hops=whole_number("CLOUDBOX_PROXY_HOPS", 0),
         slow_bodies=positive_int("CLOUDBOX_SLOW_BODIES", 8),
     )
     if problems:

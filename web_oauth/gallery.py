@@ -23,6 +23,9 @@ protect_forms(bp)
 handle_library_errors(bp)
 
 PER_PAGE = 24
+# Far past any library (24 million images); a larger number is a typo or a probe, and would
+# overflow the database's OFFSET.
+MAX_PAGE = 1_000_000
 EXPIRY_CHOICES_HOURS = (1, 24, 72, 168)
 
 
@@ -37,6 +40,8 @@ def home() -> Any:
     if owner is None:
         return render_template("welcome.html")
     page_number = request.args.get("page", 1, type=int) or 1
+    if page_number > MAX_PAGE:
+        abort(400, description="There is no page with that number.")
     library = services().library
     page = library.list(owner, page=max(1, page_number), per_page=PER_PAGE)
     previews = {image.id: library.preview_url(image) for image in page.images}
@@ -111,6 +116,8 @@ def share(image_id: str) -> Any:
     if hours is None or hours < 1:
         raise Rejected("Choose how long the link should work.")
     library = services().library
+    if hours > _MAX_HOURS:  # timedelta overflows past ~2.7e10 hours; the library says what is allowed
+        abort(400, description=f"A link can work for at most {_hours(library.policy.share_max_ttl)} hours.")
     created = library.share(_owner(), image_id, ttl=timedelta(hours=hours), created_by="web gallery")
     return render_template("share_created.html", share=created)
 
@@ -178,6 +185,9 @@ def _owner() -> Owner:
     owner = current_owner()
     assert owner is not None  # signin_required ran first
     return owner
+
+
+_MAX_HOURS = 10**9  # well inside timedelta's range
 
 
 def _hours(delta: timedelta) -> int:
