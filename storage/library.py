@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -51,10 +51,18 @@ class Owner:
     id: int
     google_sub: str
     email: str
+    # The account's opaque folder name (random, stored on the account): object names, and so
+    # preview and share URLs, never carry the Google sub. None only for owners built by hand.
+    storage_id: str | None = field(default=None, compare=False)
+    # Web sessions signed in before the account's last bump are over.
+    sessions_generation: int = field(default=0, compare=False)
 
     @property
     def prefix(self) -> str:
-        """The owner's folder in the bucket. Subs are digits at Google; anything else is hashed."""
+        """Where the owner's new objects go. Objects already stored keep the name in their row
+        (older ones sit under `users/<google sub>/`), so both layouts are read alike."""
+        if self.storage_id:
+            return f"users/{self.storage_id}/"
         sub = self.google_sub
         safe = sub if _SAFE_SUB_RE.match(sub) else hashlib.sha256(sub.encode()).hexdigest()[:40]
         return f"users/{safe}/"

@@ -15,7 +15,7 @@ from storage.accounts import Identity
 from storage.errors import CloudBoxError, Rejected
 from storage.library import Owner, Share
 
-from .people import PLATFORM_NAMES, current_owner, describe, services, signin_required
+from .people import PLATFORM_NAMES, current_owner, describe, end_other_sessions, services, signin_required
 from .security import handle_library_errors, protect_forms, wants_json
 
 bp = Blueprint("gallery", __name__)
@@ -154,7 +154,8 @@ def unlink() -> Any:
     identity: Identity | None = mine.get(wanted)
     if identity is None:
         abort(404)
-    accounts.unlink(identity)
+    accounts.unlink(identity)  # ends every session of the account
+    end_other_sessions(_owner())
     flash(
         f"{describe(identity)} is no longer linked. Your images stay in your library; "
         "use `link` in chat to link again.",
@@ -177,6 +178,7 @@ def delete_library() -> Any:
         flash("Nothing was deleted: tick the box to confirm.", "error")
         return redirect(url_for("gallery.confirm_delete_library"), 303)
     count = services().library.delete_all(_owner())
+    end_other_sessions(_owner())
     flash(f"Deleted {count} image{'s' if count != 1 else ''} and every link to them.", "ok")
     return redirect(url_for("index"), 303)
 
