@@ -44,6 +44,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+SIGNED_LINKS_STAY = (
+    "Links from this CloudBox are signed storage addresses: each keeps working until it expires "
+    "and cannot be turned off. Deleting the image stops its links at once."
+)
+
+
 @dataclass(frozen=True)
 class Owner:
     """The Google account a call acts for."""
@@ -461,6 +467,10 @@ class Library:
 
     def revoke(self, owner: Owner, ref: str) -> builtins.list[Share]:
         """Revoke a link (by its id, URL or token) or every active link of an image."""
+        if self.policy.share_links == "signed_url":
+            # The link is the signed URL itself, valid for its whole lifetime: turning it off
+            # here would claim something storage does not do.
+            raise Rejected(SIGNED_LINKS_STAY)
         now = self._now()
         ref = ref.strip()
         with transaction(self._sessions) as session:

@@ -31,7 +31,12 @@ EXPIRY_CHOICES_HOURS = (1, 24, 72, 168)
 
 @bp.app_context_processor
 def _people() -> dict[str, Any]:
-    return {"owner": current_owner(), "platform_names": PLATFORM_NAMES}
+    return {
+        "owner": current_owner(),
+        "platform_names": PLATFORM_NAMES,
+        # CLOUDBOX_SHARE_LINKS=signed_url posts raw signed URLs, which nothing can turn off.
+        "links_can_be_turned_off": services().library.policy.share_links != "signed_url",
+    }
 
 
 def home() -> Any:
