@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from storage.services import Services
 from storage.settings import ConfigError, Settings
 
-from . import cli, health, setup_page
+from . import cli, health, request_logs, setup_page
 from .slow_bodies import SlowBodyGuard
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,7 @@ def _configure_logging() -> None:
     """INFO to stderr unless the server (gunicorn, a test runner) has configured logging."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    request_logs.install()  # share and link tokens never reach a request log
 
 
 def services_of(app: Flask) -> Services:
