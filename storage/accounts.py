@@ -41,7 +41,13 @@ class LinkRequest:
 
 
 def _owner(account: Account) -> Owner:
-    return Owner(id=account.id, google_sub=account.google_sub, email=account.email)
+    return Owner(
+        id=account.id,
+        google_sub=account.google_sub,
+        email=account.email,
+        storage_id=account.storage_id,
+        sessions_generation=account.sessions_generation or 0,
+    )
 
 
 class Accounts:
@@ -110,7 +116,17 @@ class Accounts:
         if owner is not None:
             with transaction(self._sessions) as session:
                 session.execute(delete(ChatIdentity).where(*_is(identity)))
+            self.end_sessions(owner)
         return owner
+
+    def end_sessions(self, owner: Owner) -> None:
+        """Every web session of this account signed in so far stops working."""
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(Account)
+                .where(Account.id == owner.id)
+                .values(sessions_generation=Account.sessions_generation + 1)
+            )
 
     def identities(self, owner: Owner) -> list[Identity]:
         with self._sessions() as session:

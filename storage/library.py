@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -44,6 +44,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+SIGNED_LINKS_STAY = (
+    "Links from this CloudBox are signed storage addresses: each keeps working until it expires "
+    "and cannot be turned off. Deleting the image stops its links at once."
+)
+
+
 @dataclass(frozen=True)
 class Owner:
     """The Google account a call acts for."""
@@ -51,10 +57,18 @@ class Owner:
     id: int
     google_sub: str
     email: str
+    # The account's opaque folder name (random, stored on the account): object names, and so
+    # preview and share URLs, never carry the Google sub. None only for owners built by hand.
+    storage_id: str | None = field(default=None, compare=False)
+    # Web sessions signed in before the account's last bump are over.
+    sessions_generation: int = field(default=0, compare=False)
 
     @property
     def prefix(self) -> str:
-        """The owner's folder in the bucket. Subs are digits at Google; anything else is hashed."""
+        """Where the owner's new objects go. Objects already stored keep the name in their row
+        (older ones sit under `users/<google sub>/`), so both layouts are read alike."""
+        if self.storage_id:
+            return f"users/{self.storage_id}/"
         sub = self.google_sub
         safe = sub if _SAFE_SUB_RE.match(sub) else hashlib.sha256(sub.encode()).hexdigest()[:40]
         return f"users/{safe}/"
@@ -453,6 +467,10 @@ class Library:
 
     def revoke(self, owner: Owner, ref: str) -> builtins.list[Share]:
         """Revoke a link (by its id, URL or token) or every active link of an image."""
+        if self.policy.share_links == "signed_url":
+            # The link is the signed URL itself, valid for its whole lifetime: turning it off
+            # here would claim something storage does not do.
+            raise Rejected(SIGNED_LINKS_STAY)
         now = self._now()
         ref = ref.strip()
         with transaction(self._sessions) as session:

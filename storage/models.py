@@ -6,6 +6,7 @@ and per (owner, sha256); one ingest job per (platform, tenant, source file id).
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -26,6 +27,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_storage_id() -> str:
+    """An account's folder in the bucket: random, so a URL says nothing about whose it is."""
+    return "o" + secrets.token_hex(12)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -56,6 +62,9 @@ class Account(Base):
     google_sub: Mapped[str] = mapped_column(String(255), unique=True)
     email: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    storage_id: Mapped[str | None] = mapped_column(String(32), unique=True, default=new_storage_id)
+    # Bumped on sign-out, unlink and library deletion: every older web session ends.
+    sessions_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ChatIdentity(Base):

@@ -62,6 +62,9 @@ class Settings:
     gchat_certs_url: str | None = None
     gchat_api_url: str = DEFAULT_GCHAT_API_URL
     gchat_command_id: str = "1"
+    # The Chat app's project number: with an endpoint-URL audience, the only project whose
+    # add-on service account (service-<number>@gcp-sa-gsuiteaddons...) may call.
+    gchat_project_number: str | None = None
 
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 100_000_000
@@ -78,6 +81,10 @@ class Settings:
     # Reverse proxies in front of CloudBox (Cloud Run, a load balancer): how many X-Forwarded-*
     # hops to trust, so rate limits see the visitor's address rather than the proxy's.
     proxy_hops: int = 0
+    # Requests per process that may wait on the network for their body at once (slow uploads);
+    # one more is refused with 503, so the other server threads stay free. Keep it below the
+    # server's threads per process.
+    slow_bodies: int = 8
 
     @property
     def embedded(self) -> bool:
@@ -164,6 +171,15 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
             return default
         return number
 
+    def whole_number(name: str, default: int) -> int:
+        raw = get(name)
+        if raw is None:
+            return default
+        if not (raw.isascii() and raw.isdigit()):
+            problems.append(f"{name} must be a whole number (0 or more), got {raw!r}")
+            return default
+        return int(raw)
+
     instance = Path(instance_path or get("CLOUDBOX_INSTANCE_PATH") or "instance").resolve()
     bucket = get("CLOUDBOX_BUCKET")
     embedded = bucket is None
@@ -207,6 +223,11 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
     gchat_audience = get("GCHAT_AUDIENCE")
     if gchat_audience and not gchat_audience.isdigit():
         url("GCHAT_AUDIENCE")
+    gchat_project = get("GCHAT_PROJECT_NUMBER")
+    if gchat_project and not (gchat_project.isascii() and gchat_project.isdigit()):
+        problems.append(f"GCHAT_PROJECT_NUMBER must be the project's number (digits), got {gchat_project!r}")
+    elif gchat_project and gchat_audience and gchat_audience.isdigit() and gchat_project != gchat_audience:
+        problems.append("GCHAT_PROJECT_NUMBER and a project-number GCHAT_AUDIENCE must be the same number")
 
     share_links = (get("CLOUDBOX_SHARE_LINKS") or "redirect").lower()
     if share_links not in ("redirect", "signed_url"):
@@ -248,6 +269,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         gchat_certs_url=url("GCHAT_CERTS_URL"),
         gchat_api_url=url("GCHAT_API_URL", DEFAULT_GCHAT_API_URL) or DEFAULT_GCHAT_API_URL,
         gchat_command_id=get("GCHAT_COMMAND_ID") or "1",
+        gchat_project_number=gchat_project,
         max_upload_bytes=positive_int("CLOUDBOX_MAX_UPLOAD_MB", 50) * 1024 * 1024,
         max_pixels=positive_int("CLOUDBOX_MAX_PIXELS", 100_000_000),
         share_default_ttl=default_ttl,
@@ -258,7 +280,8 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         if get("CLOUDBOX_EMBEDDED_GCS_PORT")
         else 0,
         rate_limit_storage=get("CLOUDBOX_RATE_LIMIT_STORAGE"),
-        proxy_hops=positive_int("CLOUDBOX_PROXY_HOPS", 1) if get("CLOUDBOX_PROXY_HOPS") else 0,
+        proxy_hops=whole_number("CLOUDBOX_PROXY_HOPS", 0),
+        slow_bodies=positive_int("CLOUDBOX_SLOW_BODIES", 8),
     )
     if problems:
         raise ConfigError(problems)

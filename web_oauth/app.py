@@ -16,7 +16,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from storage.services import Services
 from storage.settings import ConfigError, Settings
 
-from . import cli, health, setup_page
+from . import cli, health, request_logs, setup_page
+from .slow_bodies import SlowBodyGuard
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def create_app(
     setup_page.init_app(app)
     cli.init_app(app)
     _register_front_ends(app, services)
+    # Outermost, so every body (the Slack gate reads its own first) arrives in time or not at all.
+    app.wsgi_app = SlowBodyGuard(app.wsgi_app, max_waiting=settings.slow_bodies)  # type: ignore[method-assign]
     return app
 
 
@@ -78,6 +81,7 @@ def _configure_logging() -> None:
     """INFO to stderr unless the server (gunicorn, a test runner) has configured logging."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    request_logs.install()  # share and link tokens never reach a request log
 
 
 def services_of(app: Flask) -> Services:

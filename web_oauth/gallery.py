@@ -16,7 +16,7 @@ from storage.errors import CloudBoxError, Rejected
 from storage.library import Owner, Share
 
 from . import local_signin
-from .people import PLATFORM_NAMES, current_owner, describe, services, signin_required
+from .people import PLATFORM_NAMES, current_owner, describe, end_other_sessions, services, signin_required
 from .security import handle_library_errors, protect_forms, wants_json
 
 bp = Blueprint("gallery", __name__)
@@ -24,12 +24,20 @@ protect_forms(bp)
 handle_library_errors(bp)
 
 PER_PAGE = 24
+# Far past any library (24 million images); a larger number is a typo or a probe, and would
+# overflow the database's OFFSET.
+MAX_PAGE = 1_000_000
 EXPIRY_CHOICES_HOURS = (1, 24, 72, 168)
 
 
 @bp.app_context_processor
 def _people() -> dict[str, Any]:
-    return {"owner": current_owner(), "platform_names": PLATFORM_NAMES}
+    return {
+        "owner": current_owner(),
+        "platform_names": PLATFORM_NAMES,
+        # CLOUDBOX_SHARE_LINKS=signed_url posts raw signed URLs, which nothing can turn off.
+        "links_can_be_turned_off": services().library.policy.share_links != "signed_url",
+    }
 
 
 def home() -> Any:
@@ -38,6 +46,8 @@ def home() -> Any:
     if owner is None:
         return render_template("welcome.html", local_signin=local_signin.offered())
     page_number = request.args.get("page", 1, type=int) or 1
+    if page_number > MAX_PAGE:
+        abort(400, description="There is no page with that number.")
     library = services().library
     page = library.list(owner, page=max(1, page_number), per_page=PER_PAGE)
     previews = {image.id: library.preview_url(image) for image in page.images}
@@ -112,6 +122,8 @@ def share(image_id: str) -> Any:
     if hours is None or hours < 1:
         raise Rejected("Choose how long the link should work.")
     library = services().library
+    if hours > _MAX_HOURS:  # timedelta overflows past ~2.7e10 hours; the library says what is allowed
+        abort(400, description=f"A link can work for at most {_hours(library.policy.share_max_ttl)} hours.")
     created = library.share(_owner(), image_id, ttl=timedelta(hours=hours), created_by="web gallery")
     return render_template("share_created.html", share=created)
 
@@ -148,7 +160,8 @@ def unlink() -> Any:
     identity: Identity | None = mine.get(wanted)
     if identity is None:
         abort(404)
-    accounts.unlink(identity)
+    accounts.unlink(identity)  # ends every session of the account
+    end_other_sessions(_owner())
     flash(
         f"{describe(identity)} is no longer linked. Your images stay in your library; "
         "use `link` in chat to link again.",
@@ -171,6 +184,7 @@ def delete_library() -> Any:
         flash("Nothing was deleted: tick the box to confirm.", "error")
         return redirect(url_for("gallery.confirm_delete_library"), 303)
     count = services().library.delete_all(_owner())
+    end_other_sessions(_owner())
     flash(f"Deleted {count} image{'s' if count != 1 else ''} and every link to them.", "ok")
     return redirect(url_for("index"), 303)
 
@@ -179,6 +193,9 @@ def _owner() -> Owner:
     owner = current_owner()
     assert owner is not None  # signin_required ran first
     return owner
+
+
+_MAX_HOURS = 10**9  # well inside timedelta's range
 
 
 def _hours(delta: timedelta) -> int:

@@ -25,10 +25,26 @@ def sign_in(owner: Owner) -> None:
     # A new session on sign-in: nothing set before (by anyone) carries over.
     session.clear()
     session["account"] = {"sub": owner.google_sub, "email": owner.email}
+    if owner.sessions_generation:  # absent means 0, the generation of an account never signed out
+        session["account"]["gen"] = owner.sessions_generation
 
 
 def sign_out() -> None:
+    """Ends this session and every other one of the same account (a copied cookie included)."""
+    owner = current_owner()
+    if owner is not None:
+        services().accounts.end_sessions(owner)
     session.clear()
+
+
+def end_other_sessions(owner: Owner) -> None:
+    """After unlinking or deleting the library: every session of the account ends, and this
+    browser gets a new one, so the person acting stays signed in."""
+    services().accounts.end_sessions(owner)
+    fresh = services().accounts.by_google_sub(owner.google_sub)
+    if fresh is not None:
+        session["account"] = {**session["account"], "gen": fresh.sessions_generation}
+        g.owner = fresh
 
 
 def current_owner() -> Owner | None:
@@ -38,6 +54,9 @@ def current_owner() -> Owner | None:
         owner = None
         if isinstance(account, dict) and isinstance(account.get("sub"), str):
             owner = services().accounts.by_google_sub(account["sub"])
+            # A session from before the account's last sign-out (or unlink, or deletion) is over.
+            if owner is not None and account.get("gen", 0) != owner.sessions_generation:
+                owner = None
             if owner is None:
                 session.pop("account", None)
         g.owner = owner

@@ -46,6 +46,7 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "gallery.upload": "120 per minute;1000 per hour",
     "gallery.share": "30 per minute;300 per hour",
     "shares.open_share": "120 per minute",
+    "setup.checklist": "30 per minute",
 }
 
 _csrf = CSRFProtect()

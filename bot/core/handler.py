@@ -9,7 +9,7 @@ from datetime import datetime
 
 from storage.accounts import Accounts, Identity
 from storage.errors import CloudBoxError
-from storage.library import Image, Library, Owner, Share
+from storage.library import SIGNED_LINKS_STAY, Image, Library, Owner, Share
 from storage.models import utcnow
 
 from . import commands as c
@@ -207,6 +207,8 @@ class CommandCore:
             f"*{who}* shared *{share.image.name}*: {share.url}\n"
             f"The link works until {human_time(share.expires_at)}."
         )
+        if not self._links_can_be_turned_off:
+            text += " It cannot be turned off before then; deleting the image stops it."
         return Reply(text, public=True, items=[self._item(share.image)])
 
     def _links(self, owner: Owner) -> Reply:
@@ -214,9 +216,17 @@ class CommandCore:
         if not shares:
             return Reply("You have no links that still work. `share <image>` makes one.")
         lines = ["*Your links that still work*"] + [_link_line(s) for s in shares]
+        if not self._links_can_be_turned_off:
+            lines.append(SIGNED_LINKS_STAY)
+            return Reply("\n".join(lines), title="Your links")
         # One button per link, named by its image as `list` names it (the link id is internal).
         buttons = [Button(f"Turn off: {s.image.name}", command=f"unshare {s.id}") for s in shares[:10]]
         return Reply("\n".join(lines), title="Your links", buttons=buttons)
+
+    @property
+    def _links_can_be_turned_off(self) -> bool:
+        # CLOUDBOX_SHARE_LINKS=signed_url posts raw signed URLs, which nothing can turn off.
+        return self._library.policy.share_links != "signed_url"
 
     def _delete(self, owner: Owner, ref: str, confirmed: bool) -> Reply:
         if not confirmed:

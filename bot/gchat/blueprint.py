@@ -61,6 +61,10 @@ def init_app(app: Flask, services: Services, runtime: ChatRuntime) -> None:
     )
     handler = GchatHandler(settings, services.accounts, runtime.core, runtime.queue, runtime.worker, api)
     handler.register()
-    verifier = ChatTokenVerifier(settings.gchat_audience, CertCache(settings.effective_gchat_certs_url))
+    verifier = ChatTokenVerifier(
+        settings.gchat_audience,
+        CertCache(settings.effective_gchat_certs_url),
+        project_number=settings.gchat_project_number,
+    )
     app.extensions[GCHAT_KEY] = GchatBot(verifier, handler, api)
     app.register_blueprint(bp)

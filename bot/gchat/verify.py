@@ -6,7 +6,11 @@ Two audience settings exist for an HTTP Chat app (GCHAT_AUDIENCE):
   with Chat's own x509 certificates;
 - the endpoint URL: the token is a Google ID token (Google's OAuth certificates) whose `email`
   is Chat's service account, or the app's per-project add-on service account
-  (service-<project number>@gcp-sa-gsuiteaddons.iam.gserviceaccount.com).
+  (service-<project number>@gcp-sa-gsuiteaddons.iam.gserviceaccount.com). Every project's
+  add-ons have such an account and any of them can mint an ID token for our URL, so only the
+  configured project's number (GCHAT_PROJECT_NUMBER) is accepted.
+
+Google's tokens live one hour; a token that claims to live longer is refused.
 
 google-auth's `id_token.verify_token` downloads the certificates on every call, so certificates
 come from `CertCache` (honouring Cache-Control max-age, re-fetched when a token names a key id
@@ -30,7 +34,8 @@ from google.auth.transport.requests import Request
 
 CHAT_ISSUER = "chat@system.gserviceaccount.com"
 GOOGLE_ISSUERS = ("https://accounts.google.com", "accounts.google.com")
-ADDON_ACCOUNT_RE = re.compile(r"^service-\d+@gcp-sa-gsuiteaddons\.iam\.gserviceaccount\.com$")
+ADDON_ACCOUNT_RE = re.compile(r"^service-(\d+)@gcp-sa-gsuiteaddons\.iam\.gserviceaccount\.com$")
+MAX_TOKEN_LIFETIME = 3600  # seconds from iat to exp, as Google issues them
 _MAX_AGE_RE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
 DEFAULT_CERT_TTL = 300.0  # when the certificate URL sends no max-age
 MAX_TOKEN_CHARS = 8192
@@ -121,9 +126,18 @@ def _max_age(headers: Mapping[str, str]) -> float:
 class ChatTokenVerifier:
     """Checks `Authorization: Bearer <jwt>` for one configured audience."""
 
-    def __init__(self, audience: str, certs: CertCache, *, clock_skew_seconds: int = 10):
+    def __init__(
+        self,
+        audience: str,
+        certs: CertCache,
+        *,
+        project_number: str | None = None,
+        clock_skew_seconds: int = 10,
+    ):
         self.audience = audience
         self.project_number = audience.isdigit()
+        # Whose add-on service account may call: the audience itself when it is the number.
+        self._addon_project = audience if audience.isdigit() else project_number
         self._certs = certs
         self._skew = clock_skew_seconds
 
@@ -145,6 +159,7 @@ class ChatTokenVerifier:
             # google-auth's messages name the failed check (signature, expiry, audience) and
             # the claim values, never the token itself.
             raise Unverified(str(exc)[:200]) from None
+        _check_lifetime(claims)
         self._check_issuer(claims)
         return claims
 
@@ -157,10 +172,26 @@ class ChatTokenVerifier:
         if issuer not in GOOGLE_ISSUERS:
             raise Unverified(f"wrong issuer {str(issuer)[:80]!r}")
         email = claims.get("email")
-        if not isinstance(email, str) or not (email == CHAT_ISSUER or ADDON_ACCOUNT_RE.match(email)):
-            raise Unverified(f"token is not from Google Chat (email {str(email)[:80]!r})")
+        if not isinstance(email, str):
+            raise Unverified("token is not from Google Chat (no email)")
+        addon = ADDON_ACCOUNT_RE.match(email)
+        if addon and addon.group(1) != self._addon_project:
+            if self._addon_project is None:
+                raise Unverified("token is from a Chat add-on, and GCHAT_PROJECT_NUMBER is not set")
+            raise Unverified(f"token is from another project's add-on (email {email[:80]!r})")
+        if not (email == CHAT_ISSUER or addon):
+            raise Unverified(f"token is not from Google Chat (email {email[:80]!r})")
         if claims.get("email_verified") is False:
             raise Unverified("token email is not verified")
+
+
+def _check_lifetime(claims: Mapping[str, Any]) -> None:
+    """A token Google issued lives an hour; one claiming longer was minted by someone else."""
+    issued, expires = claims.get("iat"), claims.get("exp")
+    if not isinstance(issued, int) or not isinstance(expires, int):
+        raise Unverified("token has no issue or expiry time")
+    if expires - issued > MAX_TOKEN_LIFETIME:
+        raise Unverified(f"token claims to live {expires - issued} s, more than an hour")
 
 
 def _bearer(authorization: str | None) -> str:

@@ -54,6 +54,7 @@ def gchat_env(google: GchatStandin, app_key: rsa.RSAPrivateKey, tmp_path: Path) 
     key_file = google.write_key_file(tmp_path, app_key)
     return {
         "GCHAT_AUDIENCE": PROJECT_NUMBER,
+        "GCHAT_PROJECT_NUMBER": PROJECT_NUMBER,
         "GCHAT_CERTS_URL": google.certs_url,
         "GCHAT_API_URL": google.url + "/",
         "GCHAT_CREDENTIALS": str(key_file),

@@ -26,7 +26,9 @@ class FakeClock:
 def verifier(
     google: GchatStandin, audience: str = PROJECT_NUMBER, clock: FakeClock | None = None
 ) -> ChatTokenVerifier:
-    return ChatTokenVerifier(audience, CertCache(google.certs_url, clock=clock or FakeClock()))
+    return ChatTokenVerifier(
+        audience, CertCache(google.certs_url, clock=clock or FakeClock()), project_number=PROJECT_NUMBER
+    )
 
 
 def refused(v: ChatTokenVerifier, header: str | None) -> str:
