@@ -16,12 +16,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from storage.services import Services
 from storage.settings import ConfigError, Settings
 
-from . import cli, health, request_logs, setup_page
+from . import cli, front_ends, health, request_logs, setup_page
+from .extensions import SERVICES_KEY, services_of
 from .slow_bodies import SlowBodyGuard
 
-log = logging.getLogger(__name__)
+__all__ = ["create_app", "services_of"]
 
-SERVICES_KEY = "cloudbox"
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -72,8 +73,6 @@ def create_app(
 
 def _register_front_ends(app: Flask, services: Services) -> None:
     """Chat bots, linking and the gallery register themselves here as they are built."""
-    from . import front_ends
-
     front_ends.register(app, services)
 
 
@@ -82,7 +81,3 @@ def _configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     request_logs.install()  # share and link tokens never reach a request log
-
-
-def services_of(app: Flask) -> Services:
-    return app.extensions[SERVICES_KEY]  # type: ignore[no-any-return]

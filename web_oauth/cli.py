@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import doctor
+from .extensions import services_of
 
 _MARKS = {doctor.OK: "✔", doctor.MISSING: "…", doctor.FAILED: "✘", doctor.INFO: "•"}
 
@@ -18,7 +19,6 @@ _MARKS = {doctor.OK: "✔", doctor.MISSING: "…", doctor.FAILED: "✘", doctor.
 @with_appcontext  # commands added with add_command get no app context from app.cli otherwise
 def doctor_command(offline: bool) -> None:
     """Report what is configured, what is missing and whether it works."""
-    from .app import services_of
 
     checks = doctor.run_checks(services_of(current_app), network=not offline)
     for check in checks:
@@ -31,7 +31,6 @@ def doctor_command(offline: bool) -> None:
 @with_appcontext
 def recover_command() -> None:
     """Finish uploads and deletions that a crash interrupted."""
-    from .app import services_of
 
     count = services_of(current_app).library.recover()
     click.echo(f"{count} interrupted operation(s) finished")
@@ -52,8 +51,6 @@ def check_consistency_command(repair: bool, grace_minutes: int) -> None:
     from datetime import timedelta
 
     from storage.consistency import ConsistencyCheck
-
-    from .app import services_of
 
     services = services_of(current_app)
     checker = ConsistencyCheck(

@@ -8,6 +8,8 @@ from flask import Blueprint, Flask, current_app, jsonify
 
 from storage import db
 
+from .extensions import services_of
+
 log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
@@ -21,7 +23,6 @@ def healthz():  # type: ignore[no-untyped-def]
 @bp.get("/readyz")
 def readyz():  # type: ignore[no-untyped-def]
     """Ready when the catalog and the bucket both answer."""
-    from .app import services_of
 
     services = services_of(current_app)
     checks: dict[str, str] = {}

@@ -6,19 +6,19 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import g, redirect, request, session, url_for
 
 from storage.accounts import Identity
 from storage.library import Owner
 from storage.services import Services
 
+from . import extensions
+
 PLATFORM_NAMES = {"slack": "Slack", "gchat": "Google Chat"}
 
 
 def services() -> Services:
-    from .app import services_of
-
-    return services_of(current_app)
+    return extensions.services()
 
 
 def sign_in(owner: Owner) -> None:

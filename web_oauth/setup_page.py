@@ -16,7 +16,9 @@ from flask import Blueprint, Flask, abort, current_app, render_template
 
 from storage.services import Services
 
-from . import doctor
+from . import doctor, local_signin
+from .extensions import services
+from .gallery import home
 
 bp = Blueprint("setup", __name__)
 
@@ -33,18 +35,13 @@ def checklist() -> Any:
 
 
 def index() -> Any:
-    from . import local_signin
-    from .gallery import home
-
     if _services().settings.google_oauth_enabled or local_signin.offered():
         return home()
     return checklist()
 
 
 def _services() -> Services:
-    from .app import services_of
-
-    return services_of(current_app)
+    return services()
 
 
 class _RecentChecks:
