@@ -34,10 +34,34 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class ChatProfile:
+    """What the chat platform says about a person: shown and compared before a link is made."""
+
+    email: str = ""  # empty when the platform did not say
+    display_name: str = ""
+    tenant_name: str = ""  # the Slack workspace's name, or empty
+
+    def same_email(self, email: str) -> bool:
+        return bool(self.email) and self.email.strip().casefold() == email.strip().casefold()
+
+
+@dataclass(frozen=True)
+class LinkMade:
+    """A chat identity was just linked: what the front ends hear (to save waiting files, and to
+    tell the person in chat which Google account their chat account now uses)."""
+
+    identity: Identity
+    email: str
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
 class LinkRequest:
     identity: Identity
     return_url: str | None
     expires_at: datetime
+    profile: ChatProfile = ChatProfile()
+    reply_to: str | None = None  # a Google Chat space to tell once linked
 
 
 def _owner(account: Account) -> Owner:
@@ -139,8 +163,20 @@ class Accounts:
 
     # -- link requests --------------------------------------------------------------------
 
-    def create_link_request(self, identity: Identity, *, return_url: str | None = None) -> str:
-        """A one-time token for CLOUDBOX_BASE_URL/link/<token>; only its hash is stored."""
+    def create_link_request(
+        self,
+        identity: Identity,
+        *,
+        return_url: str | None = None,
+        profile: ChatProfile | None = None,
+        reply_to: str | None = None,
+    ) -> str:
+        """A one-time token for CLOUDBOX_BASE_URL/link/<token>; only its hash is stored.
+
+        `profile` is what the chat platform said about the person who asked (their email
+        above all); the link is made at once only for a Google account with that email.
+        """
+        profile = profile or ChatProfile()
         token = secrets.token_urlsafe(32)
         now = self._now()
         with transaction(self._sessions) as session:
@@ -151,6 +187,10 @@ class Accounts:
                     tenant=identity.tenant,
                     chat_user=identity.chat_user,
                     return_url=return_url,
+                    chat_email=profile.email[:320] or None,
+                    chat_name=profile.display_name[:255] or None,
+                    tenant_name=profile.tenant_name[:255] or None,
+                    reply_to=reply_to,
                     created_at=now,
                     expires_at=now + LINK_REQUEST_TTL,
                 )
@@ -189,6 +229,8 @@ class Accounts:
             identity=Identity(row.platform, row.tenant, row.chat_user),
             return_url=row.return_url,
             expires_at=row.expires_at,
+            profile=ChatProfile(row.chat_email or "", row.chat_name or "", row.tenant_name or ""),
+            reply_to=row.reply_to,
         )
 
     def purge_link_requests(self) -> int:

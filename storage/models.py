@@ -133,6 +133,13 @@ class LinkRequestRow(Base):
     chat_user: Mapped[str] = mapped_column(String(255))
     # Where Google Chat wants the browser sent after sign-in (configCompleteRedirectUrl).
     return_url: Mapped[str | None] = mapped_column(Text)
+    # Who the chat platform says asked for the link, read when the link was made: the page after
+    # Google compares chat_email with the Google account and names this chat account.
+    chat_email: Mapped[str | None] = mapped_column(String(320))
+    chat_name: Mapped[str | None] = mapped_column(String(255))
+    tenant_name: Mapped[str | None] = mapped_column(String(255))
+    # Where to tell the person the link was made (a Google Chat space); Slack DMs the user.
+    reply_to: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from .access import AccessPolicy, parse_policy
+
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_OAUTH_DISCOVERY_URL = "https://accounts.google.com/.well-known/openid-configuration"
@@ -85,6 +87,8 @@ class Settings:
     # one more is refused with 503, so the other server threads stay free. Keep it below the
     # server's threads per process.
     slow_bodies: int = 8
+    # Who may sign in, link and send images (CLOUDBOX_ALLOWED_*, CLOUDBOX_LINK_MISMATCH).
+    access: AccessPolicy = AccessPolicy()
 
     @property
     def embedded(self) -> bool:
@@ -282,6 +286,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         rate_limit_storage=get("CLOUDBOX_RATE_LIMIT_STORAGE"),
         proxy_hops=whole_number("CLOUDBOX_PROXY_HOPS", 0),
         slow_bodies=positive_int("CLOUDBOX_SLOW_BODIES", 8),
+        access=parse_policy(get, problems),
     )
     if problems:
         raise ConfigError(problems)

@@ -24,8 +24,9 @@ ON_LINKED_KEY = "cloudbox_on_linked"
 def register(app: Flask, services: Services) -> None:
     chat = ChatRuntime.build(services)
     app.extensions[CHAT_KEY] = chat
-    # The web link flow calls these with the Identity it just linked.
-    app.extensions.setdefault(ON_LINKED_KEY, []).append(chat.worker.release)
+    # The web link flow calls these with the LinkMade it just made.
+    on_linked = app.extensions.setdefault(ON_LINKED_KEY, [])
+    on_linked.append(lambda made: chat.worker.release(made.identity))
 
     # Each front end adds its registration below.
     from . import browser
@@ -34,13 +35,14 @@ def register(app: Flask, services: Services) -> None:
     if services.settings.gchat_enabled:
         from bot.gchat import blueprint as gchat
 
-        gchat.init_app(app, services, chat)  # POST /gchat/events
+        on_linked.append(gchat.init_app(app, services, chat).tell_linked)  # POST /gchat/events
     slack_front_end = None
     if services.settings.slack_enabled:
         from bot.slack import blueprint as slack
 
         # POST /slack/events (+ /slack/install when multi-workspace)
         slack_front_end = slack.init_app(app, services, chat)
+        on_linked.append(slack_front_end.delivery.tell_linked)
 
     # While requests are in flight, background ingestion in this process steps aside for them.
     app.wsgi_app = _CountingRequests(app.wsgi_app, chat.worker.foreground)  # type: ignore[method-assign]

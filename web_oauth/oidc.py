@@ -50,6 +50,7 @@ class GoogleUser:
     sub: str
     email: str
     name: str | None = None
+    hosted_domain: str | None = None  # `hd`: the Google Workspace domain; None for consumer accounts
 
 
 @dataclass(frozen=True)
@@ -217,8 +218,13 @@ class OidcClient:
                 "email not verified",
                 status=403,
             )
-        name = claims.get("name")
-        return GoogleUser(sub=sub, email=email, name=name if isinstance(name, str) else None)
+        name, hd = claims.get("name"), claims.get("hd")
+        return GoogleUser(
+            sub=sub,
+            email=email,
+            name=name if isinstance(name, str) else None,
+            hosted_domain=hd if isinstance(hd, str) and hd else None,
+        )
 
     def _decode(self, id_token: str) -> Mapping[str, Any]:
         try:

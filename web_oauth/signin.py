@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 
-from storage.accounts import Identity
+from storage.accounts import LinkMade, LinkRequest
 from storage.library import Owner
 
 from . import local_signin
-from .oidc import OidcClient, OidcError, Pkce, new_secret
-from .people import current_owner, describe, safe_next, services, sign_in, sign_out
+from .oidc import GoogleUser, OidcClient, OidcError, Pkce, new_secret
+from .people import PLATFORM_NAMES, current_owner, describe, safe_next, services, sign_in, sign_out
 from .security import error_page, handle_library_errors, protect_forms
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ handle_library_errors(bp)
 
 PENDING = "oauth_pending"
 RELINK = "relink_pending"
+CONFIRM = "link_confirm_pending"
 PENDING_SECONDS = 15 * 60
 ON_LINKED = "cloudbox_on_linked"
 OIDC_KEY = "cloudbox_oidc"
@@ -132,11 +133,11 @@ def callback() -> Any:
     client = oidc_client()
     id_token = client.exchange(code=code, verifier=str(pending["verifier"]), redirect_uri=redirect_uri())
     user = client.verify(id_token, nonce=str(pending["nonce"]))
+    if not services().settings.access.allows_google(user.email, user.hosted_domain):
+        return _not_allowed(user)
     accounts = services().accounts
     if pending["purpose"] == "link":
-        token = str(pending["link"])
-        accounts.peek_link_request(token)
-        return _link(token, accounts.ensure_account(user.sub, user.email))
+        return _link_checked(str(pending["link"]), user)
     sign_in(accounts.ensure_account(user.sub, user.email))
     return redirect(safe_next(pending.get("next")) or url_for("index"), 303)
 
@@ -152,6 +153,80 @@ def _provider_error(error: str, pending: dict[str, Any]) -> Any:
         f"Google reported a problem ({code}). Nothing was changed. Please start again.",
         400,
     )
+
+
+def _not_allowed(user: GoogleUser) -> Any:
+    log.info("sign-in refused by the access policy (domain %s)", user.hosted_domain or "none")
+    return error_page(
+        "This Google account cannot use this CloudBox",
+        f"{user.email} is not one of the accounts this CloudBox is for. Nothing was stored or "
+        "linked. Sign in with your work account, or ask the administrator to allow this one.",
+        403,
+    )
+
+
+def _link_checked(token: str, user: GoogleUser) -> Any:
+    """Link at once only when the chat platform gave the same email; otherwise ask, or refuse.
+
+    A link is a bearer token: whoever opens it would otherwise bind their Google account (and
+    so their library) to the chat account that asked for it, for example when it is forwarded.
+    """
+    request_ = services().accounts.peek_link_request(token)
+    if request_.profile.same_email(user.email):
+        return _link(token, services().accounts.ensure_account(user.sub, user.email))
+    chat = _chat_account(request_)
+    if services().settings.access.link_mismatch == "refuse":
+        log.info("link refused: the Google email differs from the chat profile's")
+        return error_page(
+            "Nothing was linked",
+            f"This link was made for {chat}, whose email is not {user.email}. This CloudBox links a "
+            "chat account only to the Google account with the same email. If this is your chat "
+            "account, sign in with that Google account; if someone sent you this link, you can "
+            "ignore it.",
+            403,
+        )
+    # Nothing is written before the person confirms: no account, no link, no session.
+    session[CONFIRM] = {"link": token, "sub": user.sub, "email": user.email, "at": time.time()}
+    return render_template(
+        "confirm_link.html", chat=chat, email=user.email, has_chat_email=bool(request_.profile.email)
+    )
+
+
+def _chat_account(request_: LinkRequest) -> str:
+    """The chat account a link request names, in words: platform, workspace, display name."""
+    identity, profile = request_.identity, request_.profile
+    platform = PLATFORM_NAMES.get(identity.platform, identity.platform)
+    name = profile.display_name or identity.chat_user
+    if identity.platform == "slack":
+        where = (
+            f"workspace {profile.tenant_name} ({identity.tenant})"
+            if profile.tenant_name
+            else (f"workspace {identity.tenant}")
+        )
+    else:
+        where = f"Workspace domain {identity.tenant}" if identity.tenant != "gchat" else "Google Chat"
+    return f"the {platform} account “{name}” ({identity.chat_user}, {where})"
+
+
+@bp.post("/link/verify")
+def confirm_link() -> Any:
+    pending = session.pop(CONFIRM, None)
+    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return error_page(
+            "Nothing was linked",
+            "This confirmation has expired or was already answered. Ask the bot for a new link.",
+            400,
+        )
+    if request.form.get("decision") != "link":
+        return error_page(
+            "Nothing was linked",
+            "Good call if you did not ask for this link yourself. Your Google account and its "
+            "library were not touched.",
+            200,
+        )
+    token = str(pending["link"])
+    services().accounts.peek_link_request(token)  # still unused and in time
+    return _link(token, services().accounts.ensure_account(str(pending["sub"]), str(pending["email"])))
 
 
 def _link(token: str, owner: Owner) -> Any:
@@ -191,7 +266,7 @@ def _finish_link(token: str, owner: Owner) -> Any:
     accounts = services().accounts
     request_ = accounts.consume_link_request(token)  # one-time, even with two callbacks racing
     previous = accounts.link(request_.identity, owner)
-    _notify_linked(request_.identity)
+    _notify_linked(LinkMade(request_.identity, owner.email, request_.reply_to))
     sign_in(owner)
     if is_chat_return_url(request_.return_url):
         assert request_.return_url is not None
@@ -204,11 +279,11 @@ def _finish_link(token: str, owner: Owner) -> Any:
     )
 
 
-def _notify_linked(identity: Identity) -> None:
-    """Tell the chat front ends (they hold work waiting for this link)."""
+def _notify_linked(made: LinkMade) -> None:
+    """Tell the chat front ends: they hold work waiting for this link, and tell the person."""
     for hook in current_app.extensions.get(ON_LINKED, []):
         try:
-            hook(identity)
+            hook(made)
         except Exception:  # the link is made; a front end's follow-up must not undo the page
             log.exception("an on-linked hook failed")
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from storage.accounts import Identity
+from storage.accounts import ChatProfile, Identity
 
 
 @dataclass(frozen=True)
@@ -15,6 +15,10 @@ class Actor:
 
     identity: Identity
     name: str = ""
+    # What the platform said about the person when the request carried it (Chat events do);
+    # a link offered to them is made at once only for a Google account with this email.
+    profile: ChatProfile | None = None
+    reply_to: str | None = None  # where to tell them the link was made (a Chat space)
 
 
 @dataclass(frozen=True)

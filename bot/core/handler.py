@@ -32,7 +32,7 @@ class CommandCore:
         library: Library,
         accounts: Accounts,
         *,
-        link_url: Callable[[Identity], str],
+        link_url: Callable[[c.Actor], str],
         clock: Callable[[], datetime] = utcnow,
     ):
         self._library = library
@@ -54,13 +54,23 @@ class CommandCore:
                 f"Sorry, something went wrong on our side (reference `{reference}`). Please try again."
             )
 
+    def linked_notice(self, identity: Identity, email: str) -> Reply:
+        """Said in chat right after a link is made, so a link nobody meant is noticed at once."""
+        platform = PLATFORM_NAMES.get(identity.platform, identity.platform)
+        return Reply(
+            f"Your {platform} account is now linked to the Google account *{email}*. Images you "
+            "send me are kept in its library. If you did not do this, unlink now with "
+            "`/cloudbox unlink`.",
+            title="Google account linked",
+        )
+
     def not_linked(self, actor: c.Actor) -> Reply:
         return Reply(
             "To keep images in CloudBox, connect your Google account first: your library lives "
             "there, so it is the same from Slack, Google Chat and the web. The link works once, "
             "for 10 minutes.",
             title="Connect your Google account",
-            buttons=[Button("Connect Google account", url=self._link_url(actor.identity), style="primary")],
+            buttons=[Button("Connect Google account", url=self._link_url(actor), style="primary")],
         )
 
     def ingest_report(self, outcomes: list, *, linked_now: bool = False) -> Reply:  # type: ignore[type-arg]
@@ -142,7 +152,7 @@ class CommandCore:
         return Reply(
             f"You are linked to *{owner.email}*. To switch to another Google account, use this "
             "link (it works once, for 10 minutes).",
-            buttons=[Button("Link another Google account", url=self._link_url(actor.identity))],
+            buttons=[Button("Link another Google account", url=self._link_url(actor))],
         )
 
     def _whoami(self, actor: c.Actor, owner: Owner) -> Reply:

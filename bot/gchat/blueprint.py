@@ -52,7 +52,7 @@ def _json_body() -> object:
         raise BadEvent("event body is nested too deeply") from None
 
 
-def init_app(app: Flask, services: Services, runtime: ChatRuntime) -> None:
+def init_app(app: Flask, services: Services, runtime: ChatRuntime) -> GchatHandler:
     """Build the Chat bot over the app's shared chat runtime and register its route."""
     settings = services.settings
     assert settings.gchat_audience, "the Google Chat bot needs GCHAT_AUDIENCE"
@@ -68,3 +68,4 @@ def init_app(app: Flask, services: Services, runtime: ChatRuntime) -> None:
     )
     app.extensions[GCHAT_KEY] = GchatBot(verifier, handler, api)
     app.register_blueprint(bp)
+    return handler

@@ -22,7 +22,7 @@ from typing import Any
 from bot.core.commands import Actor, Help, Invalid, parse
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
-from storage.accounts import Accounts, Identity
+from storage.accounts import Accounts, ChatProfile, Identity, LinkMade
 from storage.ingest import IncomingFile, IngestQueue, IngestWorker, Job, Outcome
 from storage.link_urls import make_link_url
 from storage.settings import Settings
@@ -96,7 +96,7 @@ class GchatHandler:
         needs_account = not isinstance(command, Help | Invalid)
         if needs_account and event.config_complete_url and self._accounts.owner_of(identity) is None:
             return self._request_config(event, identity)
-        reply = self._core.handle(Actor(identity, user.display_name), text)
+        reply = self._core.handle(_actor(event, user), text)
         return self._say(event, user, reply)
 
     def _click(self, event: ChatEvent, user: ChatUser) -> dict[str, Any]:
@@ -117,6 +117,9 @@ class GchatHandler:
             "format": event.format,
             "viewer": "" if event.space_is_dm else user.name,
             "asked_to_link": not linked and bool(event.config_complete_url),
+            # For a link offered later by the worker: what Chat said about the sender.
+            "email": "" if linked else user.email,
+            "display_name": "" if linked else user.display_name,
         }
         files = [
             IncomingFile(
@@ -138,7 +141,7 @@ class GchatHandler:
         if not linked:
             if event.config_complete_url:
                 return self._request_config(event, identity)
-            return self._say(event, user, self._core.not_linked(Actor(identity, user.display_name)))
+            return self._say(event, user, self._core.not_linked(_actor(event, user)))
         count = len(files)
         if added == 0:
             text = f"I already have {_files(count)} from this message; the answer is on its way."
@@ -147,7 +150,16 @@ class GchatHandler:
         return self._say(event, user, Reply(text))
 
     def _request_config(self, event: ChatEvent, identity: Identity) -> dict[str, Any]:
-        url = make_link_url(self._settings, self._accounts, identity, return_url=event.config_complete_url)
+        assert event.user is not None
+        actor = _actor(event, event.user)
+        url = make_link_url(
+            self._settings,
+            self._accounts,
+            identity,
+            return_url=event.config_complete_url,
+            profile=actor.profile,
+            reply_to=actor.reply_to,
+        )
         return cards.request_config(event, url)
 
     def _say(self, event: ChatEvent, user: ChatUser, reply: Reply) -> dict[str, Any]:
@@ -156,6 +168,18 @@ class GchatHandler:
     def _message(self, event: ChatEvent, user: ChatUser, reply: Reply) -> dict[str, Any]:
         viewer = None if reply.public or event.space_is_dm else user.name
         return cards.message(reply, fmt=event.format, endpoint_url=self.endpoint_url, viewer=viewer)
+
+    def tell_linked(self, made: LinkMade) -> None:
+        """Say in the space the link was asked from which Google account is now linked."""
+        if not made.reply_to:
+            return
+        reply = self._core.linked_notice(made.identity, made.email)
+        body = cards.message(reply, fmt="classic", endpoint_url=self.endpoint_url, viewer=None)
+        request_id = (
+            "cloudbox-linked-"
+            + hashlib.sha256(f"{made.identity}|{made.email}|{made.reply_to}".encode()).hexdigest()[:32]
+        )
+        self._api.create_message(made.reply_to, body, request_id=request_id)
 
     # -- called by the ingest worker ------------------------------------------------------
 
@@ -174,7 +198,11 @@ class GchatHandler:
                 "the prompt above and I save them right away."
             )
         else:
-            reply = self._core.not_linked(Actor(job.identity))
+            payload = job.payload
+            profile = ChatProfile(str(payload.get("email") or ""), str(payload.get("display_name") or ""))
+            reply = self._core.not_linked(
+                Actor(job.identity, profile=profile, reply_to=str(payload.get("space") or "") or None)
+            )
         self._post(job, reply, _request_id("ask-to-link", jobs))
 
     def _post(self, job: Job, reply: Reply, request_id: str) -> None:
@@ -190,6 +218,12 @@ class GchatHandler:
             log.warning("Chat refused the reply for batch %s; sending it as text", job.batch)
             short = cards.short_message(reply, viewer=viewer)
             self._api.create_message(space, short, thread_name=thread, request_id=request_id + "-text")
+
+
+def _actor(event: ChatEvent, user: ChatUser) -> Actor:
+    """The asker, with what Chat says about them: their email is in the event for Workspace users."""
+    profile = ChatProfile(email=user.email, display_name=user.display_name)
+    return Actor(identity_of(user), user.display_name, profile=profile, reply_to=event.space_name or None)
 
 
 def _request_id(kind: str, jobs: list[Job]) -> str:

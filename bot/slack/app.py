@@ -17,13 +17,14 @@ from slack_bolt.logger import messages as bolt_messages
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot.core.commands import Actor
 from bot.runtime import ChatRuntime
-from storage.link_urls import make_link_url
 from storage.services import Services
 
 from . import commands, home, ingestion, install
 from .delivery import SlackDelivery
 from .fetcher import SlackFetcher
+from .profiles import SlackProfiles
 from .tokens import TokenSource
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,8 @@ def build(
         worker_client, tokens, allowed_hosts=settings.slack_file_hosts, max_bytes=settings.max_upload_bytes
     )
     delivery = SlackDelivery(worker_client, tokens, chat.core)
-    view = home.HomeView(
-        services.library, services.accounts, lambda who: make_link_url(settings, services.accounts, who)
-    )
+    chat.profiles["slack"] = SlackProfiles(worker_client, tokens)
+    view = home.HomeView(services.library, services.accounts, lambda who: chat.link_url(Actor(who)))
 
     ingestion.register(app, chat.queue, chat.worker)  # before commands: first match wins
     commands.register(app, chat.core, on_home_action=view.publish)

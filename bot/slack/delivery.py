@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.core.commands import Actor
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
+from storage.accounts import LinkMade
 from storage.ingest import Job, Outcome
 
 from . import blocks
@@ -48,6 +49,14 @@ class SlackDelivery:
         count = f"{len(jobs)} file{'s' if len(jobs) != 1 else ''}"
         keep = f"I am keeping the {count} you just sent for an hour and will save them as soon as you link."
         self.post(job, replace(reply, text=f"{reply.text}\n{keep}"))
+
+    def tell_linked(self, made: LinkMade) -> None:
+        """DM the person (the app's Messages tab) which Google account they just linked."""
+        identity = made.identity
+        enterprise = identity.tenant if identity.tenant.startswith("E") else None
+        token = self._tokens.for_team(None if enterprise else identity.tenant, enterprise)
+        reply = self._core.linked_notice(identity, made.email)
+        self._client.chat_postMessage(token=token, channel=identity.chat_user, **blocks.message(reply))
 
     def post(self, job: Job, reply: Reply) -> None:
         """Send a reply for a job's message. Failures are logged (without secrets), not raised."""

@@ -21,7 +21,15 @@ from sqlalchemy import Engine
 from storage.settings import Settings
 
 # The fewest scopes that work (manifest.yaml lists the same).
-BOT_SCOPES = ("app_mentions:read", "chat:write", "commands", "files:read", "im:history")
+BOT_SCOPES = (
+    "app_mentions:read",
+    "chat:write",
+    "commands",
+    "files:read",
+    "im:history",
+    "users:read",
+    "users:read.email",
+)
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 STATE_SECONDS = 600

@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from bot.gchat.events import ChatUser
 from bot.gchat.handler import identity_of
-from storage.accounts import Identity
+from storage.accounts import Identity, LinkMade
 from storage.library import Owner
 from storage.models import IngestJobRow, utcnow
 from storage.services import Services
@@ -216,7 +216,7 @@ def test_images_from_someone_not_linked_wait_for_linking_then_are_saved(
     owner = services.accounts.ensure_account("98765", "ada@example.com")
     services.accounts.link(ADA, owner)
     for hook in app.extensions["cloudbox_on_linked"]:
-        hook(ADA)
+        hook(LinkMade(ADA, owner.email))
     ingest.drain(timeout=30)
 
     assert [i.name for i in services.library.list(owner).images] == ["cat.png"]

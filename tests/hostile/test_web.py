@@ -9,7 +9,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
-from storage.accounts import Identity
+from storage.accounts import ChatProfile, Identity
 from storage.library import Owner
 from tests.hostile.conftest import Stored
 from tests.standins import images
@@ -86,10 +86,12 @@ def test_a_chat_return_url_that_is_not_google_chat_is_never_followed(
     return_url: str, client: FlaskClient, provider: ForgedProvider, services: Any
 ) -> None:
     identity = Identity("gchat", "c0ffee", "users/42")
-    token = services.accounts.create_link_request(identity, return_url=return_url)
+    sub = "1" + "3" * 11
+    profile = ChatProfile(email=f"{sub}@example.com")  # the chat user is the one signing in
+    token = services.accounts.create_link_request(identity, return_url=return_url, profile=profile)
     start = client.get(f"/link/{token}")
     assert start.status_code == 302
-    done = client.get(local(provider.authorize(start.headers["Location"], "1" + "3" * 11)))
+    done = client.get(local(provider.authorize(start.headers["Location"], sub)))
     assert done.status_code == 200, done.headers.get("Location")
     assert "linked" in done.get_data(as_text=True).lower()
     assert services.accounts.owner_of(identity) is not None  # linked: only the redirect is refused

@@ -284,14 +284,15 @@ def test_not_linked_sender_is_asked_privately_and_files_are_saved_after_linking(
     assert slack_api.matching("file") == []
 
     owner = link("U1")
-    from storage.accounts import Identity
+    from storage.accounts import Identity, LinkMade
     from web_oauth.front_ends import ON_LINKED_KEY
 
     for hook in app.extensions[ON_LINKED_KEY]:
-        hook(Identity("slack", slack_team.team_id, "U1"))
+        hook(LinkMade(Identity("slack", slack_team.team_id, "U1"), owner.email))
     ingest.drain()
     assert services.library.list(owner).total == 2
-    done = slack_api.wait_for("chat.postMessage", count=2)[1]
+    told, done = slack_api.wait_for("chat.postMessage", count=3)[1:]
+    assert told.args["channel"] == "U1" and owner.email in told.args["text"]
     assert "linked" in done.args["text"] and "early-0.png" in done.args["text"]
 
 

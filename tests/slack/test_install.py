@@ -45,6 +45,8 @@ def install(client: Any, slack_api: FakeSlack, team_id: str) -> Team:
         "commands",
         "files:read",
         "im:history",
+        "users:read",
+        "users:read.email",
     }
     assert query["redirect_uri"] == ["http://127.0.0.1:5000/slack/oauth_redirect"]
     cookie = page.headers["Set-Cookie"].split(";", 1)[0]

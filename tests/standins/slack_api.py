@@ -45,6 +45,8 @@ class Team:
     bot_user_id: str
     name: str = "Test Workspace"
     enterprise_id: str | None = None
+    # users.info answers: user id -> profile ({"email": ..., "display_name": ...})
+    users: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -273,6 +275,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "bot_id": "B" + team.team_id[1:],
                 "enterprise_id": team.enterprise_id,
                 "is_enterprise_install": False,
+            }
+        if method == "users.info":
+            profile = team.users.get(args.get("user", ""))
+            if profile is None:
+                return {"ok": False, "error": "user_not_found"}
+            return {
+                "ok": True,
+                "user": {"id": args["user"], "team_id": team.team_id, "name": "u", "profile": profile},
             }
         if method == "files.info":
             fake = self.slack.files.get(args.get("file", ""))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from storage.accounts import ChatProfile
 from storage.link_urls import make_link_url
 from storage.services import Services
 from tests.standins.oidc import ForgedProvider, SigningKey
@@ -22,7 +23,8 @@ from .conftest import CLIENT_SECRET, SLACK_USER, local
 
 def run_link(app: Flask, services: Services, forged: ForgedProvider, sub: str = "u1"):  # type: ignore[no-untyped-def]
     client = app.test_client()
-    url = make_link_url(services.settings, services.accounts, SLACK_USER)
+    profile = ChatProfile(email=f"{sub}@example.com")
+    url = make_link_url(services.settings, services.accounts, SLACK_USER, profile=profile)
     authorization = client.get(local(url)).headers["Location"]
     response = client.get(local(forged.authorize(authorization, sub)))
     return response, url, client

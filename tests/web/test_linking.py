@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 
-from storage.accounts import Accounts, Identity
+from storage.accounts import Accounts, ChatProfile, Identity, LinkMade
 from storage.link_urls import make_link_url
 from storage.models import utcnow
 from storage.services import Services
@@ -19,8 +19,17 @@ from web_oauth.oidc import s256
 from .conftest import CLIENT_ID, GCHAT_USER, SLACK_USER, local
 
 
-def link_url(services: Services, identity: Identity = SLACK_USER, return_url: str | None = None) -> str:
-    return make_link_url(services.settings, services.accounts, identity, return_url)
+def link_url(
+    services: Services,
+    identity: Identity = SLACK_USER,
+    return_url: str | None = None,
+    *,
+    email: str = "",
+) -> str:
+    """A link offer, as made for a chat user whose platform profile has `email`."""
+    return make_link_url(
+        services.settings, services.accounts, identity, return_url, profile=ChatProfile(email=email)
+    )
 
 
 def start(client: FlaskClient, path: str) -> str:
@@ -33,7 +42,7 @@ def link_as(
     client: FlaskClient, google: MockProvider, services: Services, sub: str, identity: Identity = SLACK_USER
 ):  # type: ignore[no-untyped-def]
     google.add_user(sub, f"{sub}@example.com")
-    authorization = start(client, link_url(services, identity))
+    authorization = start(client, link_url(services, identity, email=f"{sub}@example.com"))
     return client.get(local(google.authorize(authorization, sub)))
 
 
@@ -41,7 +50,7 @@ def test_link_flow_links_the_chat_identity_and_names_both_sides(
     web: tuple[Flask, Services], google: MockProvider
 ) -> None:
     app, services = web
-    released: list[Identity] = []
+    released: list[LinkMade] = []
     app.extensions["cloudbox_on_linked"].append(released.append)
     url = link_url(services)
     assert url.startswith("http://127.0.0.1:5000/link/")
@@ -53,7 +62,8 @@ def test_link_flow_links_the_chat_identity_and_names_both_sides(
     assert "alice@example.com" in page and "Slack user U0001" in page and "workspace T0001" in page
     owner = services.accounts.owner_of(SLACK_USER)
     assert owner is not None and owner.google_sub == "alice" and owner.email == "alice@example.com"
-    assert released == [SLACK_USER]
+    assert [made.identity for made in released] == [SLACK_USER]
+    assert released[0].email == "alice@example.com"
 
 
 def test_the_authorization_request_carries_state_nonce_pkce_and_scopes(
@@ -88,7 +98,7 @@ def test_no_google_token_is_kept_in_the_session(web: tuple[Flask, Services], goo
 def test_a_link_token_works_once(web: tuple[Flask, Services], google: MockProvider) -> None:
     app, services = web
     google.add_user("carol", "carol@example.com")
-    url = link_url(services)
+    url = link_url(services, email="carol@example.com")
     client = app.test_client()
     client.get(local(google.authorize(start(client, url), "carol")))
 
@@ -102,7 +112,7 @@ def test_a_link_token_used_by_a_racing_second_sign_in_is_refused(
 ) -> None:
     app, services = web
     google.add_user("dan", "dan@example.com")
-    url = link_url(services)
+    url = link_url(services, email="dan@example.com")
     first, second = app.test_client(), app.test_client()
     first_callback = google.authorize(start(first, url), "dan")
     second_callback = google.authorize(start(second, url), "dan")  # both passed the peek
@@ -154,7 +164,7 @@ def test_a_replayed_code_is_refused(web: tuple[Flask, Services], google: MockPro
     app, services = web
     google.add_user("frank", "frank@example.com")
     client = app.test_client()
-    callback = google.authorize(start(client, link_url(services)), "frank")
+    callback = google.authorize(start(client, link_url(services, email="frank@example.com")), "frank")
     assert client.get(local(callback)).status_code == 200
 
     # Replay the code inside a fresh sign-in of this browser, so the state check passes.
@@ -245,7 +255,8 @@ def test_google_chat_gets_its_browser_back_only_on_a_google_chat_url(
     google.add_user("mia", "mia@example.com")
     back = "https://chat.google.com/api/bot_config_complete?token=abc"
     client = app.test_client()
-    response = client.get(local(google.authorize(start(client, link_url(services, GCHAT_USER, back)), "mia")))
+    url = link_url(services, GCHAT_USER, back, email="mia@example.com")
+    response = client.get(local(google.authorize(start(client, url), "mia")))
     assert response.status_code == 303 and response.headers["Location"] == back
 
     for hostile in (
@@ -255,9 +266,8 @@ def test_google_chat_gets_its_browser_back_only_on_a_google_chat_url(
     ):
         other = Identity("gchat", "example.com", f"users/{abs(hash(hostile))}")
         client = app.test_client()
-        response = client.get(
-            local(google.authorize(start(client, link_url(services, other, hostile)), "mia"))
-        )
+        url = link_url(services, other, hostile, email="mia@example.com")
+        response = client.get(local(google.authorize(start(client, url), "mia")))
         assert response.status_code == 200, hostile
         assert "is now linked" in response.get_data(as_text=True)
 
@@ -267,7 +277,7 @@ def test_a_failing_on_linked_hook_does_not_spoil_the_link(
 ) -> None:
     app, services = web
 
-    def broken(identity: Identity) -> None:
+    def broken(made: LinkMade) -> None:
         raise RuntimeError("front end trouble")
 
     app.extensions["cloudbox_on_linked"].append(broken)
