@@ -9,7 +9,7 @@ consumer address such as someone@gmail.com never passes a domain entry) or on an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 LINK_MISMATCH_CHOICES = ("confirm", "refuse")
@@ -38,16 +38,6 @@ class AccessPolicy:
         if email.strip().casefold() in self.google_emails:
             return True
         return hosted_domain is not None and hosted_domain.strip().casefold() in self.google_domains
-
-    def allows_slack(self, ids: Iterable[str | None], installed: Callable[[], bool]) -> bool:
-        """`ids`: every team and enterprise id the request names (each must be allowed);
-        `installed`: whether CloudBox is installed for it, asked only with no list set."""
-        named = [i for i in ids if i]
-        if not named:
-            return False
-        if self.slack_teams:
-            return all(i in self.slack_teams for i in named)
-        return installed()
 
     def allows_gchat(self, customer: str | None) -> bool:
         if not self.gchat_customers:

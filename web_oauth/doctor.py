@@ -48,8 +48,25 @@ def run_checks(services: Services, *, network: bool = True) -> list[Check]:
         _oauth_check(services, network),
         _slack_check(services, network),
         _gchat_check(services),
+        *_access_checks(services),
     ]
     return checks
+
+
+def _access_checks(services: Services) -> list[Check]:
+    """The access policy in words; an open Google sign-in is pointed out, not failed (an
+    Internal consent screen already limits sign-in to the Workspace)."""
+    s = services.settings
+    lines = s.access.summary()
+    google = Check("Who may use it", INFO, lines[0])
+    if s.google_oauth_enabled and not s.access.google_restricted:
+        google = Check(
+            "Who may use it",
+            MISSING,
+            lines[0] + ": with an External consent screen any Google account can sign in;"
+            " set CLOUDBOX_ALLOWED_GOOGLE_DOMAINS",
+        )
+    return [google, *(Check("Who may use it", INFO, line) for line in lines[1:])]
 
 
 def _probe(name: str, action: Callable[[], object], success: str) -> Check:

@@ -44,7 +44,9 @@ def home() -> Any:
     """The gallery's first page, or an invitation to sign in."""
     owner = current_owner()
     if owner is None:
-        return render_template("welcome.html", local_signin=local_signin.offered())
+        return render_template(
+            "welcome.html", local_signin=local_signin.offered(), access=services().settings.access
+        )
     page_number = request.args.get("page", 1, type=int) or 1
     if page_number > MAX_PAGE:
         abort(400, description="There is no page with that number.")

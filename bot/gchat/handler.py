@@ -41,6 +41,10 @@ GREETING = (
     "• `/cloudbox list` shows your images; `/cloudbox share <image>` posts a link that expires.\n"
     "• `/cloudbox help` lists everything."
 )
+REFUSAL = (
+    "CloudBox is not available to your organisation. Ask the administrator of this CloudBox to "
+    "allow it; nothing you send is kept."
+)
 
 
 def identity_of(user: ChatUser) -> Identity:
@@ -80,6 +84,11 @@ class GchatHandler:
         user = event.user
         if user is None or not user.is_human or event.kind in ("removed", "other"):
             return {}
+        if not self._settings.access.allows_gchat(user.domain_id or None):
+            # Before anything is stored or a link offered: another Workspace customer, or a
+            # consumer account (no domainId) when the admin named customers.
+            log.info("Chat event from a customer outside the access policy refused")
+            return self._say(event, user, Reply(REFUSAL))
         if event.kind == "click":
             return self._click(event, user)
         if event.attachments:

@@ -22,6 +22,7 @@ from bot.runtime import ChatRuntime
 from storage.services import Services
 
 from . import commands, home, ingestion, install
+from .access import SlackAccess, installed_workspaces, single_workspace
 from .delivery import SlackDelivery
 from .fetcher import SlackFetcher
 from .profiles import SlackProfiles
@@ -42,6 +43,7 @@ class SlackFrontEnd:
     fetcher: SlackFetcher
     delivery: SlackDelivery
     home: home.HomeView
+    access: SlackAccess
 
 
 def web_client(base_url: str, token: str | None = None) -> WebClient:
@@ -79,10 +81,14 @@ def build(
         assert oauth.installation_store is not None
         tokens = TokenSource(installation_store=oauth.installation_store)
         install.register_cleanup(app, oauth.installation_store)
+        installed = installed_workspaces(oauth.installation_store)
     else:
         with _without_environment_token_warnings():
             app = App(client=web_client(settings.slack_api_url, settings.slack_bot_token), **common)  # type: ignore[arg-type]
         tokens = TokenSource(bot_token=settings.slack_bot_token)
+        installed = single_workspace(web_client(settings.slack_api_url, settings.slack_bot_token))
+    access = SlackAccess(settings.access, installed)
+    access.register(app)  # before every listener: other workspaces get a refusal, nothing more
 
     worker_client = web_client(settings.slack_api_url)  # token given per call, per workspace
     fetcher = SlackFetcher(
@@ -96,7 +102,7 @@ def build(
     commands.register(app, chat.core, on_home_action=view.publish)
     home.register(app, view)
     chat.worker.register("slack", fetch=fetcher, report=delivery.report, ask_to_link=delivery.ask_to_link)
-    return SlackFrontEnd(app, tokens, fetcher, delivery, view)
+    return SlackFrontEnd(app, tokens, fetcher, delivery, view, access)
 
 
 _ENVIRONMENT_TOKEN_WARNINGS = {

@@ -49,7 +49,7 @@ def init_app(app: Flask, services: Services, chat: ChatRuntime) -> SlackFrontEnd
         app.wsgi_app = SlackEventGate(  # type: ignore[method-assign]
             app.wsgi_app,
             signing_secret=secret,
-            files_to_save=ingestion.files_to_save,
+            files_to_save=front_end.access.files_to_save(ingestion.files_to_save),
             persist=functools.partial(ingestion.persist, chat.queue, chat.worker),
         )
     return front_end
