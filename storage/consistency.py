@@ -220,8 +220,9 @@ class ConsistencyCheck:
             # larger limit than today's.
             received = images.receive(original, max_bytes=2**40)  # type: ignore[arg-type]
         try:
-            images.inspect(received, max_pixels=self._library.policy.max_pixels)
-            preview = images.make_preview(received)
+            _, preview = images.intake(
+                received, max_pixels=self._library.policy.max_pixels, budget=self._library.decode_budget
+            )
         except Rejected as exc:
             raise Rejected(f"its original cannot be read to remake the preview: it {exc.message}") from exc
         finally:

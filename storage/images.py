@@ -1,25 +1,32 @@
 """Image intake: receive bytes with bounded memory, recognise images by their bytes, preview them.
 
 Nothing here trusts a file name or a claimed MIME type. A file is an image when Pillow (with
-pillow-heif for HEIC) parses it as one of the allowed formats, fully decodes it, and nothing in
-its first or last bytes looks like markup, a script or an archive riding along (a polyglot).
+pillow-heif for HEIC) identifies it as one of the allowed formats from its headers, every frame
+fits the limits, nothing in its bytes is markup, a script or an archive riding along (a
+polyglot), and every frame then decodes. The decode is one pass that also makes the preview,
+on the engine that holds least memory for the format (see `decoders`), inside a per-process
+memory budget (see `decode_budget`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
+import struct
 import tempfile
 import unicodedata
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import IO, BinaryIO
 
 import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
+from . import decode_costs, decoders
+from .decode_budget import DecodeBudget
 from .errors import Rejected
+from .image_bytes import ByteScan
 
 pillow_heif.register_heif_opener()
 
@@ -34,27 +41,16 @@ ALLOWED_FORMATS: dict[str, tuple[str, str]] = {
     "BMP": ("image/bmp", "bmp"),
     "TIFF": ("image/tiff", "tiff"),
 }
-PREVIEW_MAX_SIDE = 512
+PREVIEW_MAX_SIDE = decoders.PREVIEW_MAX_SIDE
 PREVIEW_CONTENT_TYPE = "image/jpeg"  # JPEG: the one preview format Slack, Chat and browsers all show
 MAX_FRAMES = 1000
+# A progressive JPEG is decoded once per scan: more scans than this, or more pixel-scans (about
+# 4 s of CPU), is refused.
+MAX_JPEG_SCANS = 100
+MAX_JPEG_SCAN_PIXELS = 2_500_000_000
 READ_CHUNK = 1024 * 1024
 SPOOL_IN_MEMORY = 2 * 1024 * 1024  # small files never touch the disk
-
-# Signs of active content or a second file format. Looked for in the head and the tail only:
-# that is where a polyglot must put them for a browser or an unzipper to find them.
-_ACTIVE_MARKERS = (
-    b"<script",
-    b"<html",
-    b"<!doctype",
-    b"<svg",
-    b"<?xml-stylesheet",
-    b"<iframe",
-    b"<?php",
-    b"javascript:",
-    b"pk\x03\x04",
-    b"%pdf-",
-)
-_SCAN_BYTES = 64 * 1024
+DAMAGED = "is damaged or truncated and cannot be read as an image"
 
 
 @dataclass(frozen=True)
@@ -64,6 +60,7 @@ class Received:
     file: IO[bytes]
     size: int
     sha256: str
+    scan: ByteScan
 
     def close(self) -> None:
         self.file.close()
@@ -74,9 +71,19 @@ class ImageInfo:
     format: str
     content_type: str
     extension: str
-    width: int
+    width: int  # of the largest frame
     height: int
     frames: int
+
+
+@dataclass(frozen=True)
+class Examined:
+    """What an image's headers say, checked against the limits, before any pixel is decoded."""
+
+    info: ImageInfo
+    engine: str  # "vips" or "pillow"
+    largest_frame: int  # pixels of the largest frame
+    memory: int  # estimated bytes the decode will hold at its peak
 
 
 def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
@@ -86,6 +93,7 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
     """
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
     digest = hashlib.sha256()
+    scan = ByteScan()
     size = 0
     try:
         for chunk in _chunks(source):
@@ -93,6 +101,7 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
             if size > max_bytes:
                 raise Rejected(f"is larger than the {_megabytes(max_bytes)} limit")
             digest.update(chunk)
+            scan.feed(chunk)
             spool.write(chunk)
         if size == 0:
             raise Rejected("is empty")
@@ -100,56 +109,70 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
         spool.close()
         raise
     spool.seek(0)
-    return Received(file=spool, size=size, sha256=digest.hexdigest())
+    return Received(file=spool, size=size, sha256=digest.hexdigest(), scan=scan)
 
 
-def inspect(received: Received, *, max_pixels: int) -> ImageInfo:
-    """Identify and fully decode the image; raise Rejected with the reason it is not acceptable."""
-    active_content = _active_content(received)
-    received.file.seek(0)
+def examine(received: Received, *, max_pixels: int) -> Examined:
+    """Identify the image from its headers and refuse what is not acceptable, cheaply.
+
+    Every frame's geometry is checked (a small first page does not vouch for the rest), along
+    with a second file format riding along and the work a JPEG's scans would cost.
+    """
     try:
-        with warnings.catch_warnings():
-            # Pillow's own warning threshold (89 MP) is below CloudBox's default limit; our
-            # limit is enforced by _describe before anything is decoded.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(received.file, formats=list(ALLOWED_FORMATS)) as img:
-                info = _describe(img, max_pixels)
-                if active_content:
-                    raise Rejected(active_content)
-                _decode_every_frame(img)
-    except Rejected:
-        raise
-    except Image.DecompressionBombError:
-        # Pillow refuses at open beyond twice its own limit: far past ours too.
-        raise Rejected(f"has more pixels than the {max_pixels / 1e6:.0f}-megapixel limit") from None
-    except UnidentifiedImageError:
-        raise Rejected(_unidentified_reason(received)) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise Rejected("is damaged or truncated and cannot be read as an image") from exc
+        with warnings.catch_warnings(), _open(received, max_pixels) as img:
+            # Pillow only warns when a TIFF's chain of pages is cut short: that is damage.
+            warnings.simplefilter("error", UserWarning)
+            fmt = img.format or ""
+            if fmt not in ALLOWED_FORMATS:
+                raise Rejected(f"is a {fmt or 'unknown'} file, which CloudBox does not store")
+            frames = _frame_geometry(img, fmt)
+            largest = max(frames, key=lambda size: size[0] * size[1])
+            _check_geometry(frames, largest, max_pixels)
+            if reason := received.scan.second_format(received.file):
+                raise Rejected(reason)
+            if fmt == "JPEG":
+                _check_jpeg_work(received.scan.jpeg_scans, largest)
+            engine = "vips" if fmt == "TIFF" or (fmt == "PNG" and len(frames) == 1) else "pillow"
+            memory = decode_costs.estimate(img, engine, frames)
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, UserWarning) as exc:
+        raise Rejected(DAMAGED) from exc
     finally:
         received.file.seek(0)
-    return info
+    content_type, extension = ALLOWED_FORMATS[fmt]
+    info = ImageInfo(fmt, content_type, extension, largest[0], largest[1], len(frames))
+    return Examined(info, engine, largest[0] * largest[1], memory)
 
 
-def make_preview(received: Received) -> bytes:
-    """A JPEG whose longest side is at most 512 px, upright, transparency on white."""
-    received.file.seek(0)
-    with Image.open(received.file, formats=list(ALLOWED_FORMATS)) as img:
-        if img.format == "JPEG":
-            img.draft("RGB", (PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))  # decode at reduced scale
-        img.seek(0)
-        frame = ImageOps.exif_transpose(img)
-        frame.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.LANCZOS)
-        if frame.mode in ("RGBA", "LA", "P", "PA"):
-            rgba = frame.convert("RGBA")
-            frame = Image.new("RGB", rgba.size, "white")
-            frame.paste(rgba, mask=rgba.getchannel("A"))
-        else:
-            frame = frame.convert("RGB")
-    out = io.BytesIO()
-    frame.save(out, "JPEG", quality=82, optimize=True)
-    received.file.seek(0)
-    return out.getvalue()
+def render(received: Received, examined: Examined, *, budget: DecodeBudget | None = None) -> bytes:
+    """Decode every frame and return the preview JPEG (longest side 512 px, upright, on white).
+
+    The decode first reserves its estimated memory from `budget`, waiting its turn while the
+    process is busy with other images.
+    """
+    with budget.reserve(examined.memory) if budget is not None else nullcontext():
+        received.file.seek(0)
+        try:
+            if examined.engine == "vips":
+                loader = "tiffload_source" if examined.info.format == "TIFF" else "pngload_source"
+                return decoders.VipsDecoder(received.file, loader, examined.info.frames).preview()
+            with _open(received, examined.largest_frame) as img:
+                return decoders.PillowDecoder(img, examined.largest_frame).preview(examined.info.frames)
+        except decoders.FrameTooLarge as exc:
+            raise Rejected(
+                f"has a frame of {exc.width}×{exc.height} pixels, larger than its canvas"
+            ) from None
+        except (decoders.Undecodable, OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
+            raise Rejected(DAMAGED) from exc
+        finally:
+            received.file.seek(0)
+
+
+def intake(
+    received: Received, *, max_pixels: int, budget: DecodeBudget | None = None
+) -> tuple[ImageInfo, bytes]:
+    """`examine`, then `render`: the image's description and its preview."""
+    examined = examine(received, max_pixels=max_pixels)
+    return examined.info, render(received, examined, budget=budget)
 
 
 def display_name(raw: str | bytes | None, extension: str) -> str:
@@ -179,44 +202,68 @@ def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterable[bytes]:
         yield chunk
 
 
-def _describe(img: Image.Image, max_pixels: int) -> ImageInfo:
-    fmt = img.format or ""
-    if fmt not in ALLOWED_FORMATS:
-        raise Rejected(f"is a {fmt or 'unknown'} file, which CloudBox does not store")
-    width, height = img.size
-    frames = getattr(img, "n_frames", 1)
-    if width <= 0 or height <= 0:
+@contextmanager
+def _open(received: Received, max_pixels: int) -> Iterator[Image.Image]:
+    received.file.seek(0)
+    try:
+        with warnings.catch_warnings():
+            # Pillow's own warning threshold (89 MP) is below CloudBox's default limit; ours is
+            # enforced from the headers before anything is decoded.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(received.file, formats=list(ALLOWED_FORMATS))
+    except Image.DecompressionBombError:
+        # Pillow refuses at open beyond twice its own limit: far past ours too.
+        raise Rejected(f"has more pixels than the {max_pixels / 1e6:.0f}-megapixel limit") from None
+    except UnidentifiedImageError:
+        raise Rejected(_unidentified_reason(received)) from None
+    with img:
+        yield img
+
+
+def _frame_geometry(img: Image.Image, fmt: str) -> list[tuple[int, int]]:
+    """(width, height) of every frame, read from headers only."""
+    if fmt not in ("TIFF", "HEIF"):
+        # One canvas for every frame (GIF, WebP, AVIF, APNG); a GIF frame that would grow it
+        # is refused when it is reached.
+        return [img.size] * getattr(img, "n_frames", 1)
+    # TIFF pages and HEIF top-level images each have a size of their own.
+    sizes = []
+    for index in range(MAX_FRAMES + 1):
+        try:
+            img.seek(index)
+        except EOFError:
+            break
+        sizes.append(img.size)
+    img.seek(0)
+    return sizes
+
+
+def _check_geometry(frames: list[tuple[int, int]], largest: tuple[int, int], max_pixels: int) -> None:
+    width, height = largest
+    if any(w <= 0 or h <= 0 for w, h in frames):
         raise Rejected("has no pixels")
     if width * height > max_pixels:
-        raise Rejected(f"is {width}×{height} pixels, more than the {max_pixels / 1e6:.0f}-megapixel limit")
-    if frames > MAX_FRAMES or width * height * frames > max_pixels * 4:
-        raise Rejected(f"has {frames} frames, too many to store")
-    content_type, extension = ALLOWED_FORMATS[fmt]
-    return ImageInfo(fmt, content_type, extension, width, height, frames)
+        which = "is" if frames[0] == largest else "has a later image (page or frame) of"
+        raise Rejected(
+            f"{which} {width}×{height} pixels, more than the {max_pixels / 1e6:.0f}-megapixel limit"
+        )
+    if len(frames) > MAX_FRAMES or sum(w * h for w, h in frames) > max_pixels * 4:
+        count = f"more than {MAX_FRAMES}" if len(frames) > MAX_FRAMES else str(len(frames))
+        raise Rejected(f"has {count} frames, too many to store")
 
 
-def _decode_every_frame(img: Image.Image) -> None:
-    """Decoding is the only way to know the pixel data is whole; frames are decoded one by one."""
-    for index in range(getattr(img, "n_frames", 1)):
-        img.seek(index)
-        img.load()
+def _check_jpeg_work(scans: int, size: tuple[int, int]) -> None:
+    """Bound the scans of a JPEG: each one is a pass over the whole picture.
 
-
-def _active_content(received: Received) -> str | None:
-    f = received.file
-    f.seek(0)
-    head = f.read(_SCAN_BYTES)
-    tail = b""
-    if received.size > _SCAN_BYTES:
-        f.seek(max(_SCAN_BYTES, received.size - _SCAN_BYTES))
-        tail = f.read()
-    for part in (head, tail):
-        lowered = part.lower()
-        for marker in _ACTIVE_MARKERS:
-            if marker in lowered:
-                kind = "markup or script" if marker.startswith(b"<") else "another file format"
-                return f"contains {kind} as well as image data, which is not allowed"
-    return None
+    Photos have 1 to about 12 (a few more with embedded thumbnails and MPF pictures); a crafted
+    file repeats one scan hundreds of times to cost minutes of CPU per megabyte.
+    """
+    pixels = size[0] * size[1]
+    if scans > MAX_JPEG_SCANS or scans * pixels > MAX_JPEG_SCAN_PIXELS:
+        raise Rejected(
+            f"is a JPEG stored in {scans} scans over {pixels / 1e6:.0f} megapixels, "
+            "far more decoding work than a photo needs"
+        )
 
 
 def _unidentified_reason(received: Received) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from . import images
 from .blobstore import BlobStore
 from .db import transaction
+from .decode_budget import DecodeBudget
 from .errors import Expired, NotFound, Rejected, Revoked, StorageError, StorageUnavailable
 from .models import ImageRow, ShareRow, utcnow
 
@@ -155,6 +156,7 @@ class Share:
 class LibraryPolicy:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 100_000_000
+    decode_memory_bytes: int = 512 * 1024 * 1024
     share_default_ttl: timedelta = timedelta(hours=24)
     share_max_ttl: timedelta = timedelta(days=7)
     signed_url_ttl: timedelta = timedelta(minutes=5)
@@ -176,6 +178,8 @@ class Library:
         self._sessions = sessions
         self._blobs = blobs
         self.policy = policy or LibraryPolicy()
+        # Shared by every decode this Library runs (ingest threads and web requests alike).
+        self.decode_budget = DecodeBudget(self.policy.decode_memory_bytes)
         self._now = clock
 
     # -- upload ---------------------------------------------------------------------------
@@ -200,11 +204,12 @@ class Library:
             return Upload(existing, created=False)
         received = images.receive(stream, max_bytes=self.policy.max_upload_bytes)
         try:
-            info = images.inspect(received, max_pixels=self.policy.max_pixels)
+            examined = images.examine(received, max_pixels=self.policy.max_pixels)
+            # A repeat of bytes this person already stored was decoded then: not again.
             if (existing := self._by_sha256(owner, received.sha256)) is not None:
                 return Upload(existing, created=False)
-            preview = images.make_preview(received)
-            return self._store(owner, received, info, preview, filename, source, replace_unfinished)
+            preview = images.render(received, examined, budget=self.decode_budget)
+            return self._store(owner, received, examined.info, preview, filename, source, replace_unfinished)
         finally:
             received.close()
 

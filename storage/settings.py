@@ -70,6 +70,8 @@ class Settings:
 
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 100_000_000
+    # Memory one process sets aside for decoding images at once; decodes beyond it wait.
+    decode_memory_bytes: int = 512 * 1024 * 1024
     share_default_ttl: timedelta = timedelta(hours=24)
     share_max_ttl: timedelta = MAX_SIGNED_URL_TTL
     signed_url_ttl: timedelta = timedelta(minutes=5)
@@ -276,6 +278,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         gchat_project_number=gchat_project,
         max_upload_bytes=positive_int("CLOUDBOX_MAX_UPLOAD_MB", 50) * 1024 * 1024,
         max_pixels=positive_int("CLOUDBOX_MAX_PIXELS", 100_000_000),
+        decode_memory_bytes=positive_int("CLOUDBOX_DECODE_MEMORY_MB", 512) * 1024 * 1024,
         share_default_ttl=default_ttl,
         share_max_ttl=max_ttl,
         signed_url_ttl=timedelta(seconds=positive_int("CLOUDBOX_SIGNED_URL_SECONDS", 300)),

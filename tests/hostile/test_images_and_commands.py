@@ -83,6 +83,19 @@ HOSTILE_FILES: dict[str, tuple[str, bytes, str]] = {
     "zero bytes": ("empty.png", b"", "empty"),
     "one byte": ("one.png", b"\x89", "not an image"),
     "one byte over the limit": ("big.png", exactly(LIMIT + 1), "limit"),
+    # The image-engine penetration test (each was accepted, and decoded in full, before).
+    "tiff with a 144 MP second page": (
+        "pages.tiff",
+        images.tiff_pages(((16, 16), "1"), ((12_000, 12_000), "1")),
+        "12000×12000 pixels, more than the 100-megapixel limit",
+    ),
+    "jpeg with one scan repeated 200 times": (
+        "scans.jpg",
+        images.jpeg_with_repeated_scan((2000, 2000), repeats=200),
+        "scans",
+    ),
+    "png with a script 70 KB in": ("inside.png", images.png_with_script_inside(), "markup or script"),
+    "png with a zip far from both ends": ("zip.png", images.png_with_zip_appended(), "another file format"),
 }
 
 

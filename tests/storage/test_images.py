@@ -26,7 +26,7 @@ def encode(fmt: str, size: tuple[int, int] = (64, 48), **kw: object) -> bytes:
 def intake(data: bytes, *, max_bytes: int = LIMIT, max_pixels: int = 100_000_000) -> images.ImageInfo:
     received = images.receive(io.BytesIO(data), max_bytes=max_bytes)
     try:
-        return images.inspect(received, max_pixels=max_pixels)
+        return images.intake(received, max_pixels=max_pixels)[0]
     finally:
         received.close()
 
@@ -34,8 +34,7 @@ def intake(data: bytes, *, max_bytes: int = LIMIT, max_pixels: int = 100_000_000
 def preview_of(data: bytes) -> Image.Image:
     received = images.receive(io.BytesIO(data), max_bytes=LIMIT)
     try:
-        images.inspect(received, max_pixels=100_000_000)
-        preview = images.make_preview(received)
+        _, preview = images.intake(received, max_pixels=100_000_000)
     finally:
         received.close()
     img = Image.open(io.BytesIO(preview))

@@ -117,6 +117,19 @@ def test_upload_over_the_size_limit_is_refused(
     assert count(catalog_services.sessions, ImageRow) == 0
 
 
+def test_an_image_whose_decode_could_never_fit_the_memory_budget_is_refused(
+    catalog_services: Services, alice: Owner
+) -> None:
+    tight = LibraryPolicy(decode_memory_bytes=20 * 1024 * 1024)
+    library = Library(catalog_services.sessions, catalog_services.blobs, tight)
+    with pytest.raises(Rejected, match="too large to process.*20 MB this server sets aside"):
+        upload(library, alice, samples.png(1, size=(3000, 2000)))
+    assert count(catalog_services.sessions, ImageRow) == 0
+    assert objects(catalog_services.blobs, alice) == []
+    assert library.decode_budget.in_use == 0
+    assert upload(library, alice, samples.jpeg(1, size=(300, 200))).created
+
+
 HOSTILE_NAMES: list[str | bytes] = [
     "../../etc/passwd.png",
     "evil\x00.png",

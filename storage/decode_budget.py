@@ -1,0 +1,76 @@
+"""A per-process memory budget for decoding images.
+
+Decoding is the one step whose memory an outsider chooses (through the pixel count), and chat
+ingestion threads and gallery uploads decode at the same time. Each decode reserves its
+estimated cost before it starts; one that does not fit waits, in arrival order, until earlier
+ones finish. One that could never fit is refused at once rather than left waiting forever.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from .errors import Rejected, StorageUnavailable
+
+MIB = 1024 * 1024
+
+
+class DecodeBudget:
+    def __init__(self, capacity_bytes: int, *, wait_timeout: float = 300.0):
+        if capacity_bytes <= 0:
+            raise ValueError("the decode budget must be positive")
+        self.capacity = capacity_bytes
+        self._wait_timeout = wait_timeout
+        self._in_use = 0
+        self._queue: deque[object] = deque()  # tickets of waiting reservations, oldest first
+        self._changed = threading.Condition()
+
+    @property
+    def in_use(self) -> int:
+        with self._changed:
+            return self._in_use
+
+    @property
+    def waiting(self) -> int:
+        with self._changed:
+            return len(self._queue)
+
+    @contextmanager
+    def reserve(self, nbytes: int) -> Iterator[None]:
+        """Hold `nbytes` of the budget for the duration of the block."""
+        nbytes = max(1, nbytes)
+        if nbytes > self.capacity:
+            raise Rejected(
+                f"is too large to process: reading it needs about {_mib(nbytes)} of memory, "
+                f"more than the {_mib(self.capacity)} this server sets aside for images"
+            )
+        ticket = object()
+        with self._changed:
+            self._queue.append(ticket)
+            try:
+                # First in, first out: a large decode is not starved by a stream of small ones.
+                fits = self._changed.wait_for(
+                    lambda: self._queue[0] is ticket and self._in_use + nbytes <= self.capacity,
+                    timeout=self._wait_timeout,
+                )
+            finally:
+                self._queue.remove(ticket)
+                self._changed.notify_all()
+            if not fits:
+                raise StorageUnavailable(
+                    "CloudBox is busy reading other images; please try again in a minute."
+                )
+            self._in_use += nbytes
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._in_use -= nbytes
+                self._changed.notify_all()
+
+
+def _mib(n: int) -> str:
+    return f"{-(-n // MIB)} MB"
