@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import images
+from . import images, location
 from .blobstore import BlobStore
 from .db import transaction
 from .decode_budget import DecodeBudget
@@ -157,6 +157,8 @@ class LibraryPolicy:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 100_000_000
     decode_memory_bytes: int = 512 * 1024 * 1024
+    # False: stored originals lose their GPS/location metadata (storage/location.py).
+    keep_location: bool = False
     share_default_ttl: timedelta = timedelta(hours=24)
     share_max_ttl: timedelta = timedelta(days=7)
     signed_url_ttl: timedelta = timedelta(minutes=5)
@@ -213,6 +215,14 @@ class Library:
         finally:
             received.close()
 
+    def _stored_bytes(self, received: images.Received, info: images.ImageInfo) -> location.Rewrite:
+        """What goes to the bucket: the bytes as sent, less location metadata unless kept."""
+        if not self.policy.keep_location:
+            rewrite = location.without_location(received.file, received.size, info.format)
+            if rewrite is not None:
+                return rewrite
+        return location.Rewrite([(0, received.size)])
+
     def _store(
         self,
         owner: Owner,
@@ -224,6 +234,7 @@ class Library:
         replace_unfinished: bool = False,
     ) -> Upload:
         image_id = new_id()
+        stored = self._stored_bytes(received, info)
         row = ImageRow(
             id=image_id,
             owner_id=owner.id,
@@ -231,8 +242,8 @@ class Library:
             preview_object_name=f"{owner.prefix}{image_id}.preview.jpg",
             original_name=images.display_name(filename, info.extension),
             content_type=info.content_type,
-            size=received.size,
-            sha256=received.sha256,
+            size=stored.size,
+            sha256=received.sha256,  # of the bytes as sent: a repeat of them is a duplicate
             width=info.width,
             height=info.height,
             status="storing",
@@ -250,8 +261,8 @@ class Library:
         try:
             self._blobs.put(
                 row.object_name,
-                received.file,
-                size=received.size,
+                location.PiecesReader(received.file, stored.pieces),  # type: ignore[arg-type]
+                size=stored.size,
                 content_type=info.content_type,
                 metadata=metadata,
             )

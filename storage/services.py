@@ -56,6 +56,7 @@ class Services:
             max_upload_bytes=settings.max_upload_bytes,
             max_pixels=settings.max_pixels,
             decode_memory_bytes=settings.decode_memory_bytes,
+            keep_location=settings.keep_location,
             share_default_ttl=settings.share_default_ttl,
             share_max_ttl=settings.share_max_ttl,
             signed_url_ttl=settings.signed_url_ttl,

@@ -72,6 +72,7 @@ class Settings:
     max_pixels: int = 100_000_000
     # Memory one process sets aside for decoding images at once; decodes beyond it wait.
     decode_memory_bytes: int = 512 * 1024 * 1024
+    keep_location: bool = False
     share_default_ttl: timedelta = timedelta(hours=24)
     share_max_ttl: timedelta = MAX_SIGNED_URL_TTL
     signed_url_ttl: timedelta = timedelta(minutes=5)
@@ -239,6 +240,10 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
     if share_links not in ("redirect", "signed_url"):
         problems.append(f"CLOUDBOX_SHARE_LINKS must be 'redirect' or 'signed_url', got {share_links!r}")
 
+    keep_location = (get("CLOUDBOX_KEEP_LOCATION") or "no").lower()
+    if keep_location not in ("yes", "no"):
+        problems.append(f"CLOUDBOX_KEEP_LOCATION must be 'yes' or 'no', got {keep_location!r}")
+
     default_ttl = timedelta(hours=positive_int("CLOUDBOX_SHARE_DEFAULT_HOURS", 24))
     max_ttl = timedelta(hours=positive_int("CLOUDBOX_SHARE_MAX_HOURS", 7 * 24))
     if max_ttl > MAX_SIGNED_URL_TTL:
@@ -279,6 +284,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         max_upload_bytes=positive_int("CLOUDBOX_MAX_UPLOAD_MB", 50) * 1024 * 1024,
         max_pixels=positive_int("CLOUDBOX_MAX_PIXELS", 100_000_000),
         decode_memory_bytes=positive_int("CLOUDBOX_DECODE_MEMORY_MB", 512) * 1024 * 1024,
+        keep_location=keep_location == "yes",
         share_default_ttl=default_ttl,
         share_max_ttl=max_ttl,
         signed_url_ttl=timedelta(seconds=positive_int("CLOUDBOX_SIGNED_URL_SECONDS", 300)),

@@ -1,0 +1,300 @@
+"""Where a photo was taken stays private: location metadata is cut from the stored original.
+
+Only metadata segments are rewritten; the compressed pixel data is copied byte for byte, so the
+picture is exactly the one that was sent. What is removed, by container:
+
+- JPEG: the EXIF GPS directory (APP1 "Exif"); XMP packets (APP1) that name a location.
+- PNG: the GPS directory of an eXIf chunk; XMP text chunks that name a location.
+- WebP: the GPS directory of the EXIF chunk; an XMP chunk that names a location.
+
+Everything else in EXIF is kept (orientation above all, so pictures stay upright; camera,
+exposure and date), except the embedded EXIF thumbnail, which the rewrite does not carry over.
+HEIC, AVIF, TIFF, GIF and BMP originals are stored as sent (see the README: HEIC/AVIF keep EXIF
+in an item whose offsets the rewrite would have to move).
+
+The result is a list of pieces: new bytes, or (offset, length) spans of the received file, read
+through `PiecesReader` so the original is never copied whole into memory.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from PIL import Image
+
+Piece = bytes | tuple[int, int]  # new bytes, or (offset, length) of the received file
+
+_GPS_IFD = 0x8825
+_ORIENTATION = 0x0112
+_XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\x00"
+_XMP_EXTENSION_JPEG = b"http://ns.adobe.com/xmp/extension/\x00"
+# Words an XMP packet uses for where it was taken (EXIF GPS mirrored, IPTC and Photoshop places).
+_XMP_LOCATION = (
+    b"exif:GPS",
+    b"GPSLatitude",
+    b"GPSLongitude",
+    b"LocationShown",
+    b"LocationCreated",
+    b"Iptc4xmpCore:Location",
+    b"photoshop:City",
+    b"photoshop:State",
+    b"photoshop:Country",
+)
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    pieces: list[Piece]
+
+    @property
+    def size(self) -> int:
+        return sum(len(p) if isinstance(p, bytes) else p[1] for p in self.pieces)
+
+
+def without_location(file: IO[bytes], size: int, fmt: str) -> Rewrite | None:
+    """The file without its location metadata, or None when it has none (or the format's
+    container is not rewritten here)."""
+    strip = {"JPEG": _jpeg, "PNG": _png, "WEBP": _webp}.get(fmt)
+    if strip is None:
+        return None
+    pieces = strip(file, size)
+    return Rewrite(pieces) if pieces is not None else None
+
+
+def exif_without_gps(tiff: bytes) -> bytes | None:
+    """TIFF-structured EXIF with its GPS directory removed; None when it had none."""
+    exif = Image.Exif()
+    try:
+        exif.load(tiff)
+        if _GPS_IFD not in exif:
+            return None
+        exif.get_ifd(0x8769)  # load the Exif sub-directory so it is written back
+        del exif[_GPS_IFD]
+        return exif.tobytes()[6:]  # tobytes() starts with the JPEG APP1 "Exif\0\0" header
+    except Exception:  # noqa: BLE001 - unreadable EXIF: keep only what shows the picture upright
+        return _orientation_only(tiff)
+
+
+def _orientation_only(tiff: bytes) -> bytes:
+    exif = Image.Exif()
+    try:
+        exif.load(tiff)
+        orientation = exif.get(_ORIENTATION)
+    except Exception:  # noqa: BLE001
+        orientation = None
+    minimal = Image.Exif()
+    if isinstance(orientation, int) and 1 <= orientation <= 8:
+        minimal[_ORIENTATION] = orientation
+    return minimal.tobytes()[6:]
+
+
+def _names_a_place(xmp: bytes) -> bool:
+    return any(word in xmp for word in _XMP_LOCATION)
+
+
+def _read_at(file: IO[bytes], offset: int, length: int) -> bytes:
+    file.seek(offset)
+    return file.read(length)
+
+
+# -- JPEG: segments up to the first scan ----------------------------------------------------
+
+
+def _jpeg(file: IO[bytes], size: int) -> list[Piece] | None:
+    pieces: list[Piece] = []
+    at = 2  # after SOI
+    copied_from = 0
+    changed = False
+    drop_extensions = False
+    while at + 4 <= size:
+        marker, length = struct.unpack(">HH", _read_at(file, at, 4))
+        if marker >> 8 != 0xFF or marker in (0xFFDA, 0xFFD9):  # start of scan: data from here
+            break
+        end = at + 2 + length
+        segment = None
+        if marker == 0xFFE1:  # APP1: EXIF or XMP
+            body = _read_at(file, at + 4, length - 2)
+            if body.startswith(b"Exif\x00\x00"):
+                cleaned = exif_without_gps(body[6:])
+                if cleaned is not None:
+                    segment = _jpeg_segment(0xFFE1, b"Exif\x00\x00" + cleaned)
+            elif body.startswith(_XMP_JPEG) and _names_a_place(body):
+                segment, drop_extensions = b"", True
+            elif body.startswith(_XMP_EXTENSION_JPEG) and drop_extensions:
+                segment = b""
+        if segment is not None:
+            pieces.append((copied_from, at - copied_from))
+            if segment:
+                pieces.append(segment)
+            copied_from = end
+            changed = True
+        at = end
+    if not changed:
+        return None
+    pieces.append((copied_from, size - copied_from))
+    return [p for p in pieces if isinstance(p, bytes) or p[1] > 0]
+
+
+def _jpeg_segment(marker: int, body: bytes) -> bytes:
+    if len(body) + 2 > 0xFFFF:
+        raise ValueError("segment too long")
+    return struct.pack(">HH", marker, len(body) + 2) + body
+
+
+# -- PNG: chunks ------------------------------------------------------------------------------
+
+
+def _png(file: IO[bytes], size: int) -> list[Piece] | None:
+    pieces: list[Piece] = []
+    at = 8
+    copied_from = 0
+    changed = False
+    while at + 8 <= size:
+        length, kind = struct.unpack(">I4s", _read_at(file, at, 8))
+        end = at + 12 + length
+        replacement = None
+        if kind == b"eXIf":
+            cleaned = exif_without_gps(_read_at(file, at + 8, length))
+            if cleaned is not None:
+                replacement = _png_chunk(b"eXIf", cleaned)
+        elif kind == b"iTXt" and length < 16 * 1024 * 1024:
+            body = _read_at(file, at + 8, length)
+            if body.startswith(b"XML:com.adobe.xmp\x00") and _names_a_place(_itxt_text(body)):
+                replacement = b""
+        if replacement is not None:
+            pieces.append((copied_from, at - copied_from))
+            if replacement:
+                pieces.append(replacement)
+            copied_from = end
+            changed = True
+        if kind in (b"IDAT", b"IEND"):
+            break  # metadata before the pixels is what viewers read; past IDAT, copied as is
+        at = end
+    if not changed:
+        return None
+    pieces.append((copied_from, size - copied_from))
+    return [p for p in pieces if isinstance(p, bytes) or p[1] > 0]
+
+
+def _itxt_text(body: bytes) -> bytes:
+    keyword, _, rest = body.partition(b"\x00")
+    compressed, _method = rest[0:1], rest[1:2]
+    _language, _, rest = rest[2:].partition(b"\x00")
+    _translated, _, text = rest.partition(b"\x00")
+    if compressed == b"\x01":
+        inflater = zlib.decompressobj()
+        text = inflater.decompress(text, 16 * 1024 * 1024)
+    return text
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+# -- WebP: RIFF chunks --------------------------------------------------------------------------
+
+
+def _webp(file: IO[bytes], size: int) -> list[Piece] | None:
+    header = _read_at(file, 0, 12)
+    if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WEBP":
+        return None
+    chunks: list[Piece] = []
+    at = 12
+    changed = False
+    vp8x: bytearray | None = None
+    vp8x_index = 0
+    dropped_xmp = False
+    while at + 8 <= size:
+        kind, length = struct.unpack("<4sI", _read_at(file, at, 8))
+        padded = length + (length & 1)
+        end = min(at + 8 + padded, size)
+        if kind == b"VP8X":
+            vp8x = bytearray(_read_at(file, at, 8 + padded))
+            chunks.append(b"")  # placeholder: the flags may change below
+            vp8x_index = len(chunks) - 1
+        elif kind == b"EXIF" and length < 16 * 1024 * 1024:
+            body = _read_at(file, at + 8, length)
+            tiff = body[6:] if body.startswith(b"Exif\x00\x00") else body
+            cleaned = exif_without_gps(tiff)
+            if cleaned is None:
+                chunks.append((at, end - at))
+            else:
+                chunks.append(_riff_chunk(b"EXIF", cleaned))
+                changed = True
+        elif kind == b"XMP " and length < 16 * 1024 * 1024 and _names_a_place(_read_at(file, at + 8, length)):
+            changed = dropped_xmp = True
+        else:
+            chunks.append((at, end - at))
+        at = end
+    if not changed:
+        return None
+    if vp8x is not None:
+        if dropped_xmp:
+            vp8x[8] &= ~0x04 & 0xFF  # the "has XMP" flag
+        chunks[vp8x_index] = bytes(vp8x)
+    body_size = 4 + sum(len(p) if isinstance(p, bytes) else p[1] for p in chunks)
+    return [b"RIFF" + struct.pack("<I", body_size) + b"WEBP", *chunks]
+
+
+def _riff_chunk(kind: bytes, data: bytes) -> bytes:
+    return kind + struct.pack("<I", len(data)) + data + (b"\x00" if len(data) & 1 else b"")
+
+
+# -- reading the pieces back --------------------------------------------------------------------
+
+
+class PiecesReader(io.RawIOBase):
+    """A seekable read-only stream over the pieces: spans are read from `file` as needed."""
+
+    def __init__(self, file: IO[bytes], pieces: list[Piece]):
+        self._file = file
+        self._pieces = pieces
+        self._size = sum(len(p) if isinstance(p, bytes) else p[1] for p in pieces)
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        written = 0
+        for start, piece in self._located():
+            if written == len(view):
+                break
+            length = len(piece) if isinstance(piece, bytes) else piece[1]
+            if self._pos >= start + length:
+                continue
+            skip = self._pos - start
+            take = min(length - skip, len(view) - written)
+            if isinstance(piece, bytes):
+                data = piece[skip : skip + take]
+            else:
+                data = _read_at(self._file, piece[0] + skip, take)
+            view[written : written + len(data)] = data
+            written += len(data)
+            self._pos += len(data)
+            if len(data) < take:
+                break
+        return written
+
+    def _located(self) -> Iterator[tuple[int, Piece]]:
+        start = 0
+        for piece in self._pieces:
+            yield start, piece
+            start += len(piece) if isinstance(piece, bytes) else piece[1]

@@ -1,0 +1,109 @@
+"""Location metadata leaves the stored original; the pixels and the orientation stay."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from PIL import Image
+
+from storage import location
+from storage.library import Library, LibraryPolicy, Owner
+from storage.services import Services
+
+from .helpers import upload
+
+GPS_IFD = 0x8825
+XMP_WITH_PLACE = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+    b'exif:GPSLatitude="52,22.5N" exif:GPSLongitude="13,24.0E" photoshop:City="Berlin"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+
+
+def photo(fmt: str, *, gps: bool = True, xmp: bytes | None = XMP_WITH_PLACE) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° to show: must survive
+    exif[0x010F] = "PhoneMaker"
+    if gps:
+        exif[GPS_IFD] = {1: "N", 2: (52.0, 22.0, 30.0), 3: "E", 4: (13.0, 24.0, 0.0)}
+    gradient = Image.linear_gradient("L").resize((120, 80)).convert("RGB")
+    out = io.BytesIO()
+    extra = {"xmp": xmp} if xmp else {}
+    gradient.save(out, fmt, exif=exif, **extra)
+    return out.getvalue()
+
+
+def stripped(data: bytes, fmt: str) -> bytes:
+    rewrite = location.without_location(io.BytesIO(data), len(data), fmt)
+    assert rewrite is not None
+    new = location.PiecesReader(io.BytesIO(data), rewrite.pieces).read()
+    assert len(new) == rewrite.size
+    return new
+
+
+def pixels(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as img:
+        return img.tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_gps_and_xmp_places_are_removed_and_nothing_else_changes(fmt: str) -> None:
+    original = photo(fmt)
+    new = stripped(original, fmt)
+    with Image.open(io.BytesIO(new)) as img:
+        exif = img.getexif()
+        assert exif.get_ifd(GPS_IFD) == {} and GPS_IFD not in exif
+        assert exif[0x0112] == 6 and exif[0x010F] == "PhoneMaker"
+        assert img.format == fmt
+    assert b"GPSLatitude" not in new and b"Berlin" not in new
+    assert pixels(new) == pixels(original)  # the compressed image data was copied, not re-encoded
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_a_photo_without_location_is_stored_as_sent(fmt: str) -> None:
+    data = photo(fmt, gps=False, xmp=None)
+    assert location.without_location(io.BytesIO(data), len(data), fmt) is None
+
+
+def test_unreadable_exif_keeps_only_the_orientation() -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    tiff = exif.tobytes()[6:]
+    kept = location.exif_without_gps(tiff[:8] + b"\xff\xff" + tiff[10:])  # an IFD of 65535 entries
+    assert kept is not None
+    minimal = Image.Exif()
+    minimal.load(kept)
+    assert dict(minimal) in ({0x0112: 8}, {})
+
+
+def test_the_pieces_reader_seeks_and_reads_across_pieces() -> None:
+    source = io.BytesIO(b"0123456789")
+    reader = location.PiecesReader(source, [(0, 3), b"abc", (7, 3)])
+    assert reader.read() == b"012abc789"
+    reader.seek(2)
+    assert reader.read(3) == b"2ab"
+    reader.seek(-2, io.SEEK_END)
+    assert reader.read() == b"89"
+
+
+def test_library_stores_the_original_without_location(catalog_services: Services, alice: Owner) -> None:
+    data = photo("JPEG")
+    image = upload(catalog_services.library, alice, data, "where.jpg").image
+    stored = catalog_services.blobs.read(image.object_name)  # type: ignore[attr-defined]
+    assert b"GPSLatitude" not in stored and GPS_IFD not in Image.open(io.BytesIO(stored)).getexif()
+    assert pixels(stored) == pixels(data)
+    assert image.size == len(stored)
+    preview = catalog_services.blobs.read(image.preview_object_name)  # type: ignore[attr-defined]
+    assert not Image.open(io.BytesIO(preview)).getexif()  # renditions carry no metadata
+    # Duplicates are recognised by the bytes as sent.
+    assert image.sha256 == hashlib.sha256(data).hexdigest()
+    assert not upload(catalog_services.library, alice, data, "again.jpg").created
+
+
+def test_keep_location_stores_the_bytes_as_sent(catalog_services: Services, alice: Owner) -> None:
+    keeping = Library(catalog_services.sessions, catalog_services.blobs, LibraryPolicy(keep_location=True))
+    data = photo("JPEG")
+    image = upload(keeping, alice, data, "where.jpg").image
+    assert catalog_services.blobs.read(image.object_name) == data  # type: ignore[attr-defined]
