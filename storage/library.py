@@ -12,7 +12,9 @@ import io
 import logging
 import re
 import secrets
+import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import BinaryIO
@@ -29,6 +31,8 @@ from .errors import Expired, NotFound, Rejected, Revoked, StorageError, StorageU
 from .models import ImageRow, ShareRow, utcnow
 
 log = logging.getLogger(__name__)
+# Threads that upload originals while their previews are made; more uploads queue for them.
+PUT_THREADS = 8
 
 ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read and typed by people
 IMAGE_ID_RE = re.compile(rf"^[{ID_ALPHABET}]{{10}}$")
@@ -182,6 +186,8 @@ class Library:
         self.policy = policy or LibraryPolicy()
         # Shared by every decode this Library runs (ingest threads and web requests alike).
         self.decode_budget = DecodeBudget(self.policy.decode_memory_bytes)
+        self._puts: ThreadPoolExecutor | None = None
+        self._put_pool_lock = threading.Lock()
         self._now = clock
 
     # -- upload ---------------------------------------------------------------------------
@@ -210,10 +216,15 @@ class Library:
             # A repeat of bytes this person already stored was decoded then: not again.
             if (existing := self._by_sha256(owner, received.sha256)) is not None:
                 return Upload(existing, created=False)
-            preview = images.render(received, examined, budget=self.decode_budget)
-            return self._store(owner, received, examined.info, preview, filename, source, replace_unfinished)
+            return self._store(owner, received, examined, filename, source, replace_unfinished)
         finally:
             received.close()
+
+    def _put_pool(self) -> ThreadPoolExecutor:
+        with self._put_pool_lock:
+            if self._puts is None:
+                self._puts = ThreadPoolExecutor(PUT_THREADS, thread_name_prefix="cloudbox-put")
+            return self._puts
 
     def _stored_bytes(self, received: images.Received, info: images.ImageInfo) -> location.Rewrite:
         """What goes to the bucket: the bytes as sent, less location metadata unless kept."""
@@ -227,12 +238,12 @@ class Library:
         self,
         owner: Owner,
         received: images.Received,
-        info: images.ImageInfo,
-        preview: bytes,
+        examined: images.Examined,
         filename: str | bytes | None,
         source: Source | None,
         replace_unfinished: bool = False,
     ) -> Upload:
+        info = examined.info
         image_id = new_id()
         stored = self._stored_bytes(received, info)
         row = ImageRow(
@@ -259,13 +270,21 @@ class Library:
             return Upload(existing, created=False)
         metadata = {"cloudbox-name": row.original_name, "cloudbox-sha256": received.sha256}
         try:
-            self._blobs.put(
+            # The original goes up while the pixels are decoded: an image costs about the
+            # longer of the two. The put reads with pread, so it never moves the decoder's place.
+            original = self._put_pool().submit(
+                self._blobs.put,
                 row.object_name,
-                location.PiecesReader(received.file, stored.pieces),  # type: ignore[arg-type]
+                location.PiecesReader(location.positional_reads(received.file), stored.pieces),  # type: ignore[arg-type]
                 size=stored.size,
                 content_type=info.content_type,
                 metadata=metadata,
             )
+            try:
+                preview = images.render(received, examined, budget=self.decode_budget)
+            finally:
+                wait([original])  # the put must be over before an undo can delete its object
+            original.result()
             self._blobs.put(
                 row.preview_object_name,
                 io.BytesIO(preview),

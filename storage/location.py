@@ -19,9 +19,10 @@ through `PiecesReader` so the original is never copied whole into memory.
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -248,11 +249,22 @@ def _riff_chunk(kind: bytes, data: bytes) -> bytes:
 # -- reading the pieces back --------------------------------------------------------------------
 
 
-class PiecesReader(io.RawIOBase):
-    """A seekable read-only stream over the pieces: spans are read from `file` as needed."""
+def positional_reads(file: IO[bytes]) -> Callable[[int, int], bytes]:
+    """read_at(offset, length) that leaves `file`'s position alone (os.pread), so another
+    thread may read the same file at the same time; a spool in memory moves to disk for it."""
+    try:
+        fd = file.fileno()
+    except (OSError, io.UnsupportedOperation):
+        return lambda offset, length: _read_at(file, offset, length)
+    file.flush()
+    return lambda offset, length: os.pread(fd, length, offset)
 
-    def __init__(self, file: IO[bytes], pieces: list[Piece]):
-        self._file = file
+
+class PiecesReader(io.RawIOBase):
+    """A seekable read-only stream over the pieces: spans are read with `read_at` as needed."""
+
+    def __init__(self, read_at: Callable[[int, int], bytes], pieces: list[Piece]):
+        self._read_at = read_at
         self._pieces = pieces
         self._size = sum(len(p) if isinstance(p, bytes) else p[1] for p in pieces)
         self._pos = 0
@@ -285,7 +297,7 @@ class PiecesReader(io.RawIOBase):
             if isinstance(piece, bytes):
                 data = piece[skip : skip + take]
             else:
-                data = _read_at(self._file, piece[0] + skip, take)
+                data = self._read_at(piece[0] + skip, take)
             view[written : written + len(data)] = data
             written += len(data)
             self._pos += len(data)
