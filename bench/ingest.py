@@ -2,8 +2,8 @@
 
 Large files go through `GcsBlobStore.put` (streamed; what `Library.upload` calls after checking
 an image): `Library.upload` itself decodes the image and makes a preview, and takes at most
-`max_upload_bytes` (50 MiB by default), so 50 and 200 MiB are measured at the blob-store level and
-one camera-sized JPEG shows what the whole library path costs on top (informational).
+`max_upload_bytes` (50 MiB by default), so 50 and 200 MiB are measured at the blob-store level;
+`bench/decode.py` measures the whole library path against its floor.
 Both paths upload to the same fake-gcs-server (filesystem backend, on /dev/shm where there is
 one); a third, informational path sends put's own protocol (one multipart POST) with plain
 `requests`, to separate put's cost from the emulator's multipart handling. This process's peak RSS
@@ -23,19 +23,16 @@ from types import SimpleNamespace
 from bench.stand import log
 from bench.storage_bench import (
     MIB,
-    big_jpeg,
     make_store,
     put_ours,
     put_plain,
     put_plain_multipart,
-    seed_catalog,
     timed,
     write_random_file,
 )
 from bench.table import Row
 from storage.blobstore import GcsBlobStore
 from storage.embedded import FakeGcsProcess
-from storage.library import Library, LibraryPolicy
 
 MEMORY_LIMIT = 32 * MIB
 RATIO_TARGET = 0.70
@@ -55,8 +52,6 @@ def ingest_rows(rounds: dict[int, int]) -> list[Row]:
             for size_mib, n in rounds.items():
                 log(f"ingest: {size_mib} MiB x {n} rounds per path")
                 rows += _one_size(emulator, store, work, size_mib * MIB, n)
-            log("ingest: Library.upload of a camera-sized JPEG")
-            rows += _library_upload(emulator, store, work)
         finally:
             emulator.stop()
     return rows
@@ -149,29 +144,3 @@ def _child_upload(url: str, bucket: str, work: str, path: str, which: str) -> in
     warm.unlink()
     _, growth = timed(lambda: upload(Path(path), f"child/{which}-{os.getpid()}"))
     return growth
-
-
-def _library_upload(emulator: FakeGcsProcess, store: GcsBlobStore, work: Path) -> list[Row]:
-    path = work / "camera.jpg"
-    big_jpeg(path, (4000, 3000))
-    seeded, engine, owner = seed_catalog(f"sqlite:///{work / 'library.sqlite3'}", 0)
-    library = Library(seeded._sessions, store, LibraryPolicy())
-    size = path.stat().st_size
-    try:
-        with path.open("rb") as handle:
-            seconds, growth = timed(lambda: library.upload(owner, handle, filename="camera.jpg"))
-        plain_seconds, _ = timed(lambda: put_plain(emulator, store, path, "plain/camera.jpg"))
-    finally:
-        engine.dispose()
-    speed, plain_speed = size / MIB / seconds, size / MIB / plain_seconds
-    return [
-        Row(
-            f"ingest {size / MIB:.1f} MiB JPEG: Library.upload throughput",
-            "MiB/s",
-            1,
-            speed,
-            baseline=plain_speed,
-            ratio=speed / plain_speed,
-            note=f"4000x3000: decode, preview, 2 puts; RSS +{growth / MIB:.0f} MiB; info",
-        )
-    ]

@@ -35,10 +35,11 @@ class Plan:
     library_sizes: tuple[int, ...]
     listing_runs: int
     share_seconds: float
+    decode_rounds: int
 
 
-FULL = Plan({5: 15, 50: 9, 200: 7}, (10, 50, 100), 3, (100, 10_000, 100_000), 30, 5.0)
-QUICK = Plan({5: 5, 50: 2, 200: 1}, (10, 50, 100), 1, (100, 10_000, 100_000), 10, 2.0)
+FULL = Plan({5: 15, 50: 9, 200: 7}, (10, 50, 100), 3, (100, 10_000, 100_000), 30, 5.0, 7)
+QUICK = Plan({5: 5, 50: 2, 200: 1}, (10, 50, 100), 1, (100, 10_000, 100_000), 10, 2.0, 3)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=16, help="gunicorn threads per worker (default 16)")
     parser.add_argument("--clients", type=int, default=16, help="share-link clients (default 16)")
     parser.add_argument(
-        "--skip", action="append", default=[], choices=("ingest", "acks", "listing", "shares")
+        "--skip", action="append", default=[], choices=("ingest", "decode", "acks", "listing", "shares")
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported here so `--help` answers at once.
     from bench.acks import ack_rows
+    from bench.decode import decode_rows
     from bench.ingest import ingest_rows
     from bench.listing import listing_rows, seed_owner
     from bench.shares import share_rows
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     if "ingest" not in args.skip:
         rows += ingest_rows(plan.ingest_rounds)
+    if "decode" not in args.skip:
+        rows += decode_rows(plan.decode_rounds)
     database = "SQLite" if args.sqlite else "PostgreSQL"
     log(f"starting the service: gunicorn {args.workers} x {args.threads}, catalog on {database}")
     with running_service(

@@ -8,9 +8,10 @@ ones finish. One that could never fit is refused at once rather than left waitin
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .errors import Rejected, StorageUnavailable
@@ -67,9 +68,31 @@ class DecodeBudget:
         try:
             yield
         finally:
+            _return_freed_memory()
             with self._changed:
                 self._in_use -= nbytes
                 self._changed.notify_all()
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None  # not glibc: its allocator decides by itself
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def _return_freed_memory() -> None:
+    """Hand a finished decode's freed memory back to the system before the next one starts.
+
+    glibc keeps freed blocks in per-thread arenas; with several decoding threads, memory one
+    decode freed in one arena is not reused by the next decode in another, and the process
+    grows past the budget it was keeping (measured: 636 MiB for a 512 MiB budget).
+    """
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 def _mib(n: int) -> str:
