@@ -46,7 +46,13 @@ class ChatRuntime:
         return cls(
             core=CommandCore(services.library, services.accounts, link_url=link_url),
             queue=queue,
-            worker=IngestWorker(queue, services.library, services.accounts, threads=threads),
+            worker=IngestWorker(
+                queue,
+                services.library,
+                services.accounts,
+                threads=threads,
+                lease=services.settings.ingest_lease,
+            ),
             link_url=link_url,
             profiles=profiles,
         )

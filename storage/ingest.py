@@ -485,7 +485,7 @@ class IngestWorker:
         accounts: Accounts,
         *,
         threads: int = 4,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = timedelta(seconds=30),
         poll_seconds: float = 2.0,
         backoff: Callable[[int], timedelta] | None = None,
     ):

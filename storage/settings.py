@@ -73,6 +73,9 @@ class Settings:
     # Memory one process sets aside for decoding images at once; decodes beyond it wait.
     decode_memory_bytes: int = 512 * 1024 * 1024
     keep_location: bool = False
+    # How long a claimed ingest job is held without a renewal (running jobs renew every third
+    # of it): after a crash, work the dead process held resumes this long later.
+    ingest_lease: timedelta = timedelta(seconds=30)
     share_default_ttl: timedelta = timedelta(hours=24)
     share_max_ttl: timedelta = MAX_SIGNED_URL_TTL
     signed_url_ttl: timedelta = timedelta(minutes=5)
@@ -285,6 +288,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         max_pixels=positive_int("CLOUDBOX_MAX_PIXELS", 100_000_000),
         decode_memory_bytes=positive_int("CLOUDBOX_DECODE_MEMORY_MB", 512) * 1024 * 1024,
         keep_location=keep_location == "yes",
+        ingest_lease=timedelta(seconds=positive_int("CLOUDBOX_INGEST_LEASE_SECONDS", 30)),
         share_default_ttl=default_ttl,
         share_max_ttl=max_ttl,
         signed_url_ttl=timedelta(seconds=positive_int("CLOUDBOX_SIGNED_URL_SECONDS", 300)),

@@ -117,14 +117,14 @@ class WorkerProcess:
     """`python -m tests.resilience.worker_process` with a given environment."""
 
     def __init__(
-        self, env: Mapping[str, str], *, files_url: str, lease_seconds: float, threads: int = INGEST_THREADS
+        self, env: Mapping[str, str], *, files_url: str, lease_seconds: int, threads: int = INGEST_THREADS
     ):
         self._env = {
             **os.environ,
             **env,
             "PYTHONPATH": str(REPO),
             "CLOUDBOX_TEST_FILES_URL": files_url,
-            "CLOUDBOX_TEST_LEASE_SECONDS": str(lease_seconds),
+            "CLOUDBOX_INGEST_LEASE_SECONDS": str(lease_seconds),
             "CLOUDBOX_TEST_THREADS": str(threads),
         }
         self._process: subprocess.Popen[bytes] | None = None

@@ -262,7 +262,7 @@ def run_crash_scenario(
     seed: int,
     count: int = 40,
     kill_after: int = 12,
-    lease_seconds: float = 2.0,
+    lease_seconds: int = 2,
 ) -> Figures:
     env = crash_env(gcs_url, database_url, new_bucket(gcs_url))
     services = Services.build(Settings.from_env(env, dotenv_path=None, instance_path=instance))

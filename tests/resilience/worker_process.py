@@ -27,7 +27,6 @@ from storage.settings import Settings
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="worker %(process)d: %(levelname)s %(message)s")
     files_url = os.environ["CLOUDBOX_TEST_FILES_URL"]
-    lease = timedelta(seconds=float(os.environ["CLOUDBOX_TEST_LEASE_SECONDS"]))
     services = Services.build(Settings.from_env(dotenv_path=None))
     http = requests.Session()
     me = str(os.getpid())
@@ -66,7 +65,7 @@ def main() -> None:
         services.library,
         services.accounts,
         threads=int(os.environ.get("CLOUDBOX_TEST_THREADS", "4")),
-        lease=lease,
+        lease=services.settings.ingest_lease,  # CLOUDBOX_INGEST_LEASE_SECONDS, as in the service
         poll_seconds=0.05,
         backoff=lambda attempt: timedelta(milliseconds=50 * attempt),
     )

@@ -168,3 +168,26 @@ def test_storage_package_reads_the_environment_only_in_settings() -> None:
         if p.name != "settings.py" and ("os.environ" in p.read_text() or "getenv" in p.read_text())
     ]
     assert readers == []
+
+
+def test_image_engine_and_recovery_settings(tmp_path: Path) -> None:
+    defaults = load(tmp_path, {})
+    assert defaults.decode_memory_bytes == 512 * 1024 * 1024
+    assert defaults.keep_location is False
+    assert defaults.ingest_lease == timedelta(seconds=30)  # a dead process's work resumes in ~30 s
+    chosen = load(
+        tmp_path,
+        {
+            "CLOUDBOX_DECODE_MEMORY_MB": "900",
+            "CLOUDBOX_KEEP_LOCATION": "yes",
+            "CLOUDBOX_INGEST_LEASE_SECONDS": "12",
+        },
+    )
+    assert chosen.decode_memory_bytes == 900 * 1024 * 1024
+    assert chosen.keep_location is True
+    assert chosen.ingest_lease == timedelta(seconds=12)
+    with pytest.raises(ConfigError) as refused:
+        load(tmp_path, {"CLOUDBOX_KEEP_LOCATION": "maybe", "CLOUDBOX_INGEST_LEASE_SECONDS": "0"})
+    assert "CLOUDBOX_KEEP_LOCATION" in str(refused.value) and "CLOUDBOX_INGEST_LEASE_SECONDS" in str(
+        refused.value
+    )
