@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import zlib
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,29 @@ def test_a_100_megapixel_png_costs_tens_of_mb_not_most_of_a_gb(tmp_path: Path) -
     result = json.loads(done.stdout)
     assert result["width"] == 10_000 and result["preview"] > 0
     assert result["grew_kib"] < 160 * 1024, result
+
+
+@pytest.mark.parametrize("chunk", [b"zTXt", b"iCCP"])
+def test_png_text_and_profile_bombs_are_refused_from_the_headers(chunk: bytes) -> None:
+    # 200 MB of zeros in 200 KB: Pillow inflates text and profiles only up to its own cap.
+    bomb = zlib.compress(bytes(200 * 1024 * 1024), 9)
+    data = samples.flat_png(64, 48, extra_chunks=samples._png_chunk(chunk, b"key\x00\x00" + bomb))
+    received = images.receive(io.BytesIO(data), max_bytes=LIMIT)
+    try:
+        with pytest.raises(Rejected, match="damaged"):
+            images.examine(received, max_pixels=100_000_000)
+    finally:
+        received.close()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(samples.noisy_jpeg((2000, 1500), progressive=True), id="progressive jpeg"),
+        pytest.param(samples.heic_images((2000, 1500)), id="heic"),
+    ],
+)
+def test_images_exactly_at_the_pixel_limit_are_accepted_and_one_pixel_less_refuses(data: bytes) -> None:
+    assert intake(data, max_pixels=3_000_000).width == 2000
+    with pytest.raises(Rejected, match="2000×1500 pixels, more than"):
+        intake(data, max_pixels=2_999_999)
