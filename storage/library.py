@@ -157,12 +157,44 @@ class Share:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What one person keeps, against the admin's quota (None: no limit)."""
+
+    images: int
+    bytes: int
+    max_images: int | None
+    max_bytes: int | None
+
+    def describe(self) -> str:
+        used = f"{self.images} image{'' if self.images == 1 else 's'}"
+        if self.max_images is not None:
+            used += f" of {self.max_images}"
+        used += f", {_mb(self.bytes)}"
+        if self.max_bytes is not None:
+            used += f" of {_mb(self.max_bytes)}"
+        return used
+
+    def refusal(self, incoming: int) -> str | None:
+        if self.max_images is not None and self.images + 1 > self.max_images:
+            return f"would take you past your quota of {self.max_images} images (you keep {self.describe()})"
+        if self.max_bytes is not None and self.bytes + incoming > self.max_bytes:
+            return f"would take you past your quota of {_mb(self.max_bytes)} (you keep {self.describe()})"
+        return None
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"
+
+
+@dataclass(frozen=True)
 class LibraryPolicy:
     max_upload_bytes: int = 50 * 1024 * 1024
     max_pixels: int = 100_000_000
     decode_memory_bytes: int = 512 * 1024 * 1024
     # False: stored originals lose their GPS/location metadata (storage/location.py).
     keep_location: bool = False
+    quota_images: int | None = None  # per person; None: no limit
+    quota_bytes: int | None = None
     share_default_ttl: timedelta = timedelta(hours=24)
     share_max_ttl: timedelta = timedelta(days=7)
     signed_url_ttl: timedelta = timedelta(minutes=5)
@@ -216,9 +248,21 @@ class Library:
             # A repeat of bytes this person already stored was decoded then: not again.
             if (existing := self._by_sha256(owner, received.sha256)) is not None:
                 return Upload(existing, created=False)
+            if reason := self.usage(owner).refusal(received.size):
+                raise Rejected(reason)
             return self._store(owner, received, examined, filename, source, replace_unfinished)
         finally:
             received.close()
+
+    def usage(self, owner: Owner) -> Usage:
+        """Images and bytes this person keeps (unfinished uploads count: they are on their way)."""
+        with self._sessions() as session:
+            images, size = session.execute(
+                select(func.count(), func.coalesce(func.sum(ImageRow.size), 0)).where(
+                    ImageRow.owner_id == owner.id
+                )
+            ).one()
+        return Usage(int(images), int(size), self.policy.quota_images, self.policy.quota_bytes)
 
     def _put_pool(self) -> ThreadPoolExecutor:
         with self._put_pool_lock:

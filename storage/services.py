@@ -57,6 +57,8 @@ class Services:
             max_pixels=settings.max_pixels,
             decode_memory_bytes=settings.decode_memory_bytes,
             keep_location=settings.keep_location,
+            quota_images=settings.quota_images,
+            quota_bytes=settings.quota_bytes,
             share_default_ttl=settings.share_default_ttl,
             share_max_ttl=settings.share_max_ttl,
             signed_url_ttl=settings.signed_url_ttl,

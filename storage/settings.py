@@ -73,6 +73,8 @@ class Settings:
     # Memory one process sets aside for decoding images at once; decodes beyond it wait.
     decode_memory_bytes: int = 512 * 1024 * 1024
     keep_location: bool = False
+    quota_images: int | None = None
+    quota_bytes: int | None = None
     # How long a claimed ingest job is held without a renewal (running jobs renew every third
     # of it): after a crash, work the dead process held resumes this long later.
     ingest_lease: timedelta = timedelta(seconds=30)
@@ -181,6 +183,9 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
             return default
         return number
 
+    def optional_positive_int(name: str) -> int | None:
+        return positive_int(name, 1) if get(name) is not None else None
+
     def whole_number(name: str, default: int) -> int:
         raw = get(name)
         if raw is None:
@@ -288,6 +293,8 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         max_pixels=positive_int("CLOUDBOX_MAX_PIXELS", 100_000_000),
         decode_memory_bytes=positive_int("CLOUDBOX_DECODE_MEMORY_MB", 512) * 1024 * 1024,
         keep_location=keep_location == "yes",
+        quota_images=optional_positive_int("CLOUDBOX_QUOTA_IMAGES"),
+        quota_bytes=(optional_positive_int("CLOUDBOX_QUOTA_MB") or 0) * 1024 * 1024 or None,
         ingest_lease=timedelta(seconds=positive_int("CLOUDBOX_INGEST_LEASE_SECONDS", 30)),
         share_default_ttl=default_ttl,
         share_max_ttl=max_ttl,

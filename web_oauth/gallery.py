@@ -148,8 +148,10 @@ def revoke(share_id: str) -> Any:
 @bp.get("/account")
 @signin_required
 def account() -> Any:
-    identities = services().accounts.identities(_owner())
-    return render_template("account.html", identities=[(i, describe(i)) for i in identities])
+    owner = _owner()
+    identities = services().accounts.identities(owner)
+    usage = services().library.usage(owner)
+    return render_template("account.html", identities=[(i, describe(i)) for i in identities], usage=usage)
 
 
 @bp.post("/account/unlink")

@@ -164,6 +164,7 @@ class CommandCore:
         text = f"This {PLATFORM_NAMES.get(actor.identity.platform)} account uses *{owner.email}*."
         if others:
             text += " Also linked: " + ", ".join(others) + "."
+        text += f" You keep {self._library.usage(owner).describe()}."
         return Reply(text)
 
     def _unlink(self, actor: c.Actor, owner: Owner, choice: str) -> Reply:

@@ -73,7 +73,8 @@ def test_link_and_whoami_when_linked(
 ) -> None:
     link("U1")
     _, url = slack.command("whoami")
-    assert "sub-U1@example.com" in answer_to(slack_api, url)["text"]
+    whoami = answer_to(slack_api, url)["text"]
+    assert "sub-U1@example.com" in whoami and "You keep 0 images, 0.0 MB." in whoami
     _, url = slack.command("link")
     reply = answer_to(slack_api, url)
     assert "sub-U1@example.com" in reply["text"]

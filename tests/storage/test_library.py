@@ -452,3 +452,16 @@ def test_preview_url_is_signed_and_serves_the_preview(
     verify_v4_signed_url(url, signing_key.public_key)
     assert parse_qs(urlsplit(url).query)["X-Goog-Expires"] == ["300"]
     assert Image.open(io.BytesIO(requests.get(url, timeout=5).content)).size == (512, 512)
+
+
+def test_a_byte_quota_counts_what_the_person_already_keeps(catalog_services: Services, alice: Owner) -> None:
+    first = samples.png(51, size=(300, 200))
+    policy = LibraryPolicy(quota_bytes=len(first) + 100)
+    library = Library(catalog_services.sessions, catalog_services.blobs, policy)
+    assert upload(library, alice, first).created
+    with pytest.raises(Rejected, match="past your quota of .* MB"):
+        upload(library, alice, samples.png(52, size=(300, 200)))
+    assert count(catalog_services.sessions, ImageRow) == 1
+    # A repeat of an image already kept costs nothing, so it is not refused.
+    assert not upload(library, alice, first).created
+    assert library.usage(alice).images == 1

@@ -229,3 +229,31 @@ def test_an_unexpected_failure_ends_on_a_page_with_a_reference_not_a_trace(
     page = response.get_data(as_text=True)
     assert response.status_code == 500 and "reference" in page
     assert "Traceback" not in page and "secret detail" not in page
+
+
+def test_an_upload_over_quota_is_refused_with_the_usage_and_the_account_page_shows_it(  # type: ignore[no-untyped-def]
+    make_web, forged: ForgedProvider
+) -> None:
+    app, services = make_web(forged.discovery_url, CLOUDBOX_QUOTA_IMAGES="2", CLOUDBOX_QUOTA_MB="5")
+    owner = services.accounts.ensure_account("1002", "quota@example.com")
+    client = app.test_client()
+    sign_in_as(client, owner)
+    token = csrf(client)
+    headers = {"Accept": "application/json", "X-CSRFToken": token}
+
+    def send(data: bytes, name: str):  # type: ignore[no-untyped-def]
+        return client.post(
+            "/upload",
+            data={"images": (io.BytesIO(data), name)},
+            headers=headers,
+            content_type="multipart/form-data",
+        )
+
+    assert send(png(41), "a.png").status_code == 201
+    assert send(png(42), "b.png").status_code == 201
+    refused = send(png(43), "c.png")
+    assert refused.status_code == 422
+    assert "quota of 2 images" in refused.json["error"] and "2 images of 2" in refused.json["error"]  # type: ignore[index]
+    assert services.library.list(owner).total == 2
+    account = client.get("/account").get_data(as_text=True)
+    assert "You keep 2 images of 2" in account and "of 5.0 MB" in account
