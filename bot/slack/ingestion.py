@@ -19,7 +19,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 
 from storage.ingest import IncomingFile, IngestQueue, IngestWorker
 
-from .people import identity
+from .people import home_team, identity
 from .private_apis import extract_enterprise_id, extract_team_id
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,14 @@ def incoming_files(
     thread_ts: str | None,
     private: bool,
     saved_by: str | None = None,
+    user_team: str | None = None,
 ) -> list[IncomingFile]:
     """One IncomingFile per file of one message; the message is the batch (one reply)."""
     if not all(_is_slack_id(v) for v in (team_id or enterprise_id, user, channel, saved_by or "-")):
         return []
-    who = identity(team_id, enterprise_id, user)
+    # Who: keyed by the sender's own team (see people.home_team). Where: the workspace the
+    # event came through, whose token fetches the file and replies.
+    who = identity(user_team if _is_slack_id(user_team) else team_id, enterprise_id, user)
     batch = f"{who.tenant}:{channel}:{ts}" + (f":{saved_by}" if saved_by else "")
     out = []
     # Only well-formed file objects: anything else in `files` would crash the listener before
@@ -99,6 +102,7 @@ def files_to_save(body: dict[str, Any]) -> list[IncomingFile]:
         # The workspace as Bolt's context has it (Slack Connect and org-wide installs included).
         team_id=extract_team_id(body),
         enterprise_id=extract_enterprise_id(body),
+        user_team=home_team(body),
         user=event["user"],
         channel=str(event.get("channel") or ""),
         ts=str(event.get("ts") or ""),
@@ -143,6 +147,7 @@ def register(app: App, queue: IngestQueue, worker: IngestWorker) -> None:
             thread_ts=message.get("thread_ts"),
             private=True,
             saved_by=body["user"]["id"],
+            user_team=home_team(body),
         )
         added = queue.enqueue(files) if files else 0
         ack()

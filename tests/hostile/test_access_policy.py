@@ -16,6 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from bot.slack.people import home_team
 from storage.access import AccessPolicy, parse_policy
 from storage.accounts import Identity
 from storage.models import LinkRequestRow
@@ -255,3 +256,49 @@ def test_doctor_and_the_start_page_show_the_policy(client: FlaskClient, services
 def test_doctor_points_out_an_open_google_sign_in(services: Services) -> None:
     (google,) = [c for c in run_checks(services, network=False) if c.detail.startswith("Google accounts")]
     assert google.status == MISSING and "CLOUDBOX_ALLOWED_GOOGLE_DOMAINS" in google.detail
+
+
+@pytest.mark.parametrize("policy", [AccessPolicy(slack_teams=frozenset({"T0001", "T0GUEST"}))])
+def test_an_allowed_slack_connect_guest_is_one_person_in_commands_and_events(
+    slack: SlackSender, slack_api: FakeSlack, stored: Stored, person: Any, ingest: Any, services: Services
+) -> None:
+    # Linked through a slash command, which carries the guest's own team...
+    guest = person("guest", Identity("slack", "T0GUEST", "UGUEST"))
+    response_url = slack.fake.response_url()
+    form = {
+        "token": "legacy",
+        "team_id": "T0GUEST",
+        "team_domain": "partner",
+        "channel_id": "C1",
+        "user_id": "UGUEST",
+        "command": "/cloudbox",
+        "text": "whoami",
+        "api_app_id": "A0CLOUDBOX",
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+    }
+    slack.post(urlencode(form), "application/x-www-form-urlencoded")
+    (reply,) = slack_api.wait_for("response_url", lambda c: c.path == urlsplit(response_url).path)
+    assert "guest@example.com" in json.dumps(reply.args)
+    # ...then a file through a shared channel's event, which arrives through our workspace.
+    fake = slack.fake.add_file(slack.team, "shared.png", images.png(14))
+    event = dm_file_event(slack.fake, [slack.fake.file_object(fake)], user="UGUEST", user_team="T0GUEST")
+    assert slack.event(event).status == 200
+    ingest.drain()
+    assert [i.name for i in services.library.list(guest).images] == ["shared.png"]
+
+
+@pytest.mark.parametrize(
+    ("body", "team"),
+    [
+        ({"team_id": "T0GUEST", "user_id": "U1"}, "T0GUEST"),  # a slash command: the asker's team
+        ({"event": {"user": "U1", "user_team": "T0GUEST", "team": "T0001"}}, "T0GUEST"),  # Slack Connect
+        (
+            {"event": {"user": "W1", "team": "T0007"}, "authorizations": [{"team_id": None}]},
+            "T0007",
+        ),  # org-wide
+        ({"user": {"id": "U1", "team_id": "T0GUEST"}, "team": {"id": "T0001"}}, "T0GUEST"),  # a button
+    ],
+)
+def test_the_home_team_names_a_person_the_same_way_in_every_request(body: dict[str, Any], team: str) -> None:
+    assert home_team(body) == team
