@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from .audit import AuditLog
 from .db import transaction
 from .errors import AlreadyUsed, Expired, NotFound
 from .library import Owner, hash_token
@@ -78,6 +79,7 @@ class Accounts:
     def __init__(self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utcnow):
         self._sessions = sessions
         self._now = clock
+        self.audit = AuditLog(sessions, clock=clock)
 
     def owner_of(self, identity: Identity) -> Owner | None:
         """The account a chat identity is linked to, if any."""
@@ -132,6 +134,10 @@ class Accounts:
                 previous = _owner(session.get_one(Account, row.account_id))
                 row.account_id = owner.id
                 row.linked_at = self._now()
+        moved = f", moved from account {previous.id} ({previous.email})" if previous else ""
+        self.audit.record(
+            "link", account_id=owner.id, who=owner.email, detail=f"{_describe(identity)}{moved}"
+        )
         return previous
 
     def unlink(self, identity: Identity) -> Owner | None:
@@ -141,6 +147,7 @@ class Accounts:
             with transaction(self._sessions) as session:
                 session.execute(delete(ChatIdentity).where(*_is(identity)))
             self.end_sessions(owner)
+            self.audit.record("unlink", account_id=owner.id, who=owner.email, detail=_describe(identity))
         return owner
 
     def end_sessions(self, owner: Owner) -> None:
@@ -151,6 +158,17 @@ class Accounts:
                 .where(Account.id == owner.id)
                 .values(sessions_generation=Account.sessions_generation + 1)
             )
+
+    def everyone(self) -> list[Owner]:
+        with self._sessions() as session:
+            return [_owner(a) for a in session.scalars(select(Account).order_by(Account.email))]
+
+    def by_email(self, email: str) -> Owner | None:
+        with self._sessions() as session:
+            account = session.scalar(
+                select(Account).where(func.lower(Account.email) == email.strip().lower())
+            )
+        return _owner(account) if account else None
 
     def identities(self, owner: Owner) -> list[Identity]:
         with self._sessions() as session:
@@ -248,3 +266,7 @@ def _is(identity: Identity) -> tuple[ColumnElement[bool], ...]:
         ChatIdentity.tenant == identity.tenant,
         ChatIdentity.chat_user == identity.chat_user,
     )
+
+
+def _describe(identity: Identity) -> str:
+    return f"{identity.platform} {identity.tenant}/{identity.chat_user}"

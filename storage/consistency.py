@@ -17,7 +17,6 @@ retried after its client gave up, say), and so are 'storing' rows younger than i
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from . import images
 from .blobstore import GcsBlobStore, StoredObject
 from .db import transaction
 from .errors import CloudBoxError, Rejected
-from .library import Library
+from .library import Library, display_object_name
 from .models import ImageRow, ShareRow, utcnow
 
 log = logging.getLogger(__name__)
@@ -47,6 +46,11 @@ class RowRef:
     object_name: str
     preview_object_name: str
     status: str
+    content_type: str = ""
+
+    @property
+    def display_object_name(self) -> str | None:
+        return display_object_name(self.content_type, self.preview_object_name)
 
 
 @dataclass
@@ -118,7 +122,13 @@ class ConsistencyCheck:
             rows = [
                 RowRef(*r)
                 for r in session.execute(
-                    select(ImageRow.id, ImageRow.object_name, ImageRow.preview_object_name, ImageRow.status)
+                    select(
+                        ImageRow.id,
+                        ImageRow.object_name,
+                        ImageRow.preview_object_name,
+                        ImageRow.status,
+                        ImageRow.content_type,
+                    )
                 )
             ]
             young = {
@@ -133,13 +143,17 @@ class ConsistencyCheck:
         named: set[str] = set()
         for row in rows:
             named.update((row.object_name, row.preview_object_name))
+            display = row.display_object_name
+            if display is not None:
+                named.add(display)
             if row.status == "deleting" or (row.status == "storing" and row.image_id not in young):
                 report.unfinished.append(row)
             elif row.status != "ready":
                 continue  # an upload in flight: its bytes may not all be there yet
             elif row.object_name not in stored:
                 report.missing_originals.append(row)
-            elif row.preview_object_name not in stored:
+            elif row.preview_object_name not in stored or (display is not None and display not in stored):
+                # A HEIC or TIFF stored before display renditions existed lands here too.
                 report.missing_previews.append(row)
         report.orphan_objects = sorted(
             (o for name, o in stored.items() if name not in named), key=lambda o: o.name
@@ -181,10 +195,15 @@ class ConsistencyCheck:
 
     def _delete_orphan(self, orphan: StoredObject) -> None:
         # Re-check just before deleting: a row may have appeared since the check ran.
+        preview = orphan.name.removesuffix(".display.jpg") + ".preview.jpg"
         with self._sessions() as session:
             claimed = session.scalar(
                 select(ImageRow.id)
-                .where((ImageRow.object_name == orphan.name) | (ImageRow.preview_object_name == orphan.name))
+                .where(
+                    (ImageRow.object_name == orphan.name)
+                    | (ImageRow.preview_object_name == orphan.name)
+                    | (ImageRow.preview_object_name == preview)
+                )
                 .limit(1)
             )
         if claimed is None:
@@ -199,6 +218,8 @@ class ConsistencyCheck:
         self._drop(row)
 
     def _drop(self, row: RowRef) -> None:
+        if row.display_object_name is not None:
+            self._blobs.delete(row.display_object_name)
         self._blobs.delete(row.preview_object_name)
         self._blobs.delete(row.object_name)
         with transaction(self._sessions) as session:
@@ -220,17 +241,15 @@ class ConsistencyCheck:
             # larger limit than today's.
             received = images.receive(original, max_bytes=2**40)  # type: ignore[arg-type]
         try:
-            _, preview = images.intake(
-                received, max_pixels=self._library.policy.max_pixels, budget=self._library.decode_budget
-            )
+            examined = images.examine(received, max_pixels=self._library.policy.max_pixels)
+            renditions = images.render(received, examined, budget=self._library.decode_budget)
         except Rejected as exc:
             raise Rejected(f"its original cannot be read to remake the preview: it {exc.message}") from exc
         finally:
             received.close()
-        self._blobs.put(
-            row.preview_object_name,
-            io.BytesIO(preview),
-            size=len(preview),
-            content_type=images.PREVIEW_CONTENT_TYPE,
-            metadata={"cloudbox-preview-of": row.image_id},
-        )
+        # Only what is missing: objects are created, never overwritten.
+        if self._blobs.exists(row.preview_object_name):
+            renditions = images.Renditions(b"", renditions.display)
+        if row.display_object_name is not None and self._blobs.exists(row.display_object_name):
+            renditions = images.Renditions(renditions.preview, None)
+        self._library.put_renditions(row.image_id, row.preview_object_name, renditions, row.content_type)

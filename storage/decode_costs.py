@@ -12,6 +12,7 @@ from PIL import Image
 
 MIB = 1024 * 1024
 _FIXED = 16 * MIB  # decoder state, the preview and its JPEG encoder
+_DISPLAY = 2048 * 2048 * 4 * 3  # the display rendition (HEIC, TIFF): resized, flattened, encoded
 _VIPS_FIXED = 40 * MIB  # libvips' own start-up and per-pipeline buffers
 _VIPS_ROWS = 1100  # rows a sequential shrink holds at once, by measurement
 _HEIF_BYTES_PER_PIXEL = 10  # libheif planes plus Pillow RGB(A) copy: 12 MP measured +126 MiB
@@ -19,12 +20,13 @@ _HEIF_BYTES_PER_PIXEL = 10  # libheif planes plus Pillow RGB(A) copy: 12 MP meas
 
 def estimate(img: Image.Image, engine: str, frames: list[tuple[int, int]]) -> int:
     if engine == "vips":
-        return max(_vips_page(img, index, size) for index, size in enumerate(frames))
+        pages = max(_vips_page(img, index, size) for index, size in enumerate(frames))
+        return pages + (_DISPLAY if img.format == "TIFF" else 0)
     width, height = max(frames, key=lambda size: size[0] * size[1])
     if img.format == "JPEG":
         return _jpeg(img, width, height)
     if img.format in ("HEIF", "AVIF"):
-        return _FIXED + width * height * _HEIF_BYTES_PER_PIXEL
+        return _FIXED + width * height * _HEIF_BYTES_PER_PIXEL + (_DISPLAY if img.format == "HEIF" else 0)
     # Pillow holds 4 bytes a pixel for all but greyscale and palette frames; later frames of
     # an animation are RGB(A), and the frame before stays for disposal.
     return _FIXED + width * height * 4 * 2

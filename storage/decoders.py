@@ -13,12 +13,23 @@ from __future__ import annotations
 
 import io
 import threading
+from dataclasses import dataclass
 from typing import IO, Any
 
 from PIL import ExifTags, Image
 
 PREVIEW_MAX_SIDE = 512
 PREVIEW_QUALITY = 82
+DISPLAY_MAX_SIDE = 2048  # the rendition browsers show for originals they cannot (HEIC, TIFF)
+DISPLAY_QUALITY = 85
+
+
+@dataclass(frozen=True)
+class Renditions:
+    preview: bytes
+    display: bytes | None = None
+
+
 _VIPS_LOADERS = ("VipsForeignLoadPngSource", "VipsForeignLoadTiffSource")
 
 _vips_lock = threading.Lock()
@@ -47,31 +58,38 @@ def vips() -> Any:
 class VipsDecoder:
     """PNG (one frame) and TIFF (every page) through libvips, read sequentially from the spool."""
 
-    def __init__(self, file: IO[bytes], loader: str, pages: int):
+    def __init__(self, file: IO[bytes], loader: str, pages: int, *, display: bool = False):
+        self._display = display
         self._file = file
         self._loader = loader  # "pngload_source" or "tiffload_source"
         self._pages = pages
         # libvips calls back into these while the pipeline runs: they must outlive it.
         self._sources: list[Any] = []
 
-    def preview(self) -> bytes:
+    def renditions(self) -> Renditions:
         pyvips = vips()
         try:
-            return self._preview(pyvips)
+            return self._renditions(pyvips)
         except pyvips.Error as exc:
             raise Undecodable(str(exc)) from exc
 
-    def _preview(self, pyvips: Any) -> bytes:
+    def _renditions(self, pyvips: Any) -> Renditions:
         first = self._load(0)
-        thumb = pyvips.Image.thumbnail_image(first, PREVIEW_MAX_SIDE, height=PREVIEW_MAX_SIDE, size="down")
+        side = DISPLAY_MAX_SIDE if self._display else PREVIEW_MAX_SIDE
+        thumb = pyvips.Image.thumbnail_image(first, side, height=side, size="down")
         if thumb.interpretation != "srgb":
             thumb = thumb.colourspace("srgb")  # CMYK, greyscale, 16-bit, Lab: all to 8-bit sRGB
         if thumb.hasalpha():
             thumb = thumb.flatten(background=[255, 255, 255])
-        jpeg: bytes = thumb.cast("uchar").jpegsave_buffer(Q=PREVIEW_QUALITY, keep="none")
+        quality = DISPLAY_QUALITY if self._display else PREVIEW_QUALITY
+        jpeg: bytes = thumb.cast("uchar").jpegsave_buffer(Q=quality, keep="none")
         for page in range(1, self._pages):
             self._load(page).avg()  # decodes the page to the last row, a band at a time
-        return jpeg
+        if not self._display:
+            return Renditions(jpeg)
+        # The preview from the display rendition: our own JPEG, so Pillow may read it.
+        with Image.open(io.BytesIO(jpeg), formats=["JPEG"]) as display:
+            return Renditions(_jpeg(_shrink(display, PREVIEW_MAX_SIDE), PREVIEW_QUALITY), jpeg)
 
     def _load(self, page: int) -> Any:
         pyvips = vips()
@@ -98,23 +116,29 @@ class PillowDecoder:
     turns out larger (GIF frames may grow the canvas) is refused before it is decoded.
     """
 
-    def __init__(self, img: Image.Image, frame_pixels: int):
+    def __init__(self, img: Image.Image, frame_pixels: int, *, display: bool = False):
         self._img = img
         self._frame_pixels = frame_pixels
+        self._display = display
 
-    def preview(self, frames: int) -> bytes:
+    def renditions(self, frames: int) -> Renditions:
         img = self._img
         if img.format == "JPEG":
             img.draft("RGB", (PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE))  # the DCT scales down for free
         img.seek(0)
         self._load_frame()
-        small = _upright(_shrink(img), img.getexif().get(ExifTags.Base.Orientation, 1))
-        out = io.BytesIO()
-        _on_white(small).save(out, "JPEG", quality=PREVIEW_QUALITY, optimize=True)
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+        display = None
+        if self._display:
+            large = _on_white(_upright(_shrink(img, DISPLAY_MAX_SIDE), orientation))
+            display = _jpeg(large, DISPLAY_QUALITY)
+            preview = _jpeg(_shrink(large, PREVIEW_MAX_SIDE), PREVIEW_QUALITY)
+        else:
+            preview = _jpeg(_on_white(_upright(_shrink(img, PREVIEW_MAX_SIDE), orientation)), PREVIEW_QUALITY)
         for index in range(1, frames):
             img.seek(index)
             self._load_frame()
-        return out.getvalue()
+        return Renditions(preview, display)
 
     def _load_frame(self) -> None:
         width, height = self._img.size
@@ -134,13 +158,19 @@ class FrameTooLarge(Exception):
         self.height = height
 
 
-def _shrink(img: Image.Image) -> Image.Image:
+def _jpeg(img: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    img.convert("RGB").save(out, "JPEG", quality=quality, optimize=True)
+    return out.getvalue()
+
+
+def _shrink(img: Image.Image, max_side: int) -> Image.Image:
     """A new image that fits the preview box; the decoded frame itself is left as it is."""
     frame = img
     if frame.mode not in ("RGB", "RGBA", "L", "LA", "CMYK"):
         frame = frame.convert("L" if frame.mode in ("I;16", "I", "F", "1") else "RGBA")
     width, height = frame.size
-    scale = min(1.0, PREVIEW_MAX_SIDE / max(width, height))
+    scale = min(1.0, max_side / max(width, height))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if size == frame.size:
         return frame.copy() if frame is img else frame

@@ -25,6 +25,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import decode_costs, decoders
 from .decode_budget import DecodeBudget
+from .decoders import Renditions
 from .errors import Rejected
 from .image_bytes import ByteScan
 
@@ -42,6 +43,8 @@ ALLOWED_FORMATS: dict[str, tuple[str, str]] = {
     "TIFF": ("image/tiff", "tiff"),
 }
 PREVIEW_MAX_SIDE = decoders.PREVIEW_MAX_SIDE
+# Formats most browsers cannot show: their gallery view and shared link use a display rendition.
+NEEDS_DISPLAY = frozenset({"HEIF", "TIFF"})
 PREVIEW_CONTENT_TYPE = "image/jpeg"  # JPEG: the one preview format Slack, Chat and browsers all show
 MAX_FRAMES = 1000
 # A progressive JPEG is decoded once per scan: more scans than this, or more pixel-scans (about
@@ -143,8 +146,9 @@ def examine(received: Received, *, max_pixels: int) -> Examined:
     return Examined(info, engine, largest[0] * largest[1], memory)
 
 
-def render(received: Received, examined: Examined, *, budget: DecodeBudget | None = None) -> bytes:
-    """Decode every frame and return the preview JPEG (longest side 512 px, upright, on white).
+def render(received: Received, examined: Examined, *, budget: DecodeBudget | None = None) -> Renditions:
+    """Decode every frame and return the renditions: the preview JPEG (longest side 512 px,
+    upright, on white) and, for originals browsers cannot show, a 2048 px display JPEG.
 
     The decode first reserves its estimated memory from `budget`, waiting its turn while the
     process is busy with other images.
@@ -152,11 +156,14 @@ def render(received: Received, examined: Examined, *, budget: DecodeBudget | Non
     with budget.reserve(examined.memory) if budget is not None else nullcontext():
         received.file.seek(0)
         try:
+            display = examined.info.format in NEEDS_DISPLAY
             if examined.engine == "vips":
                 loader = "tiffload_source" if examined.info.format == "TIFF" else "pngload_source"
-                return decoders.VipsDecoder(received.file, loader, examined.info.frames).preview()
+                vips = decoders.VipsDecoder(received.file, loader, examined.info.frames, display=display)
+                return vips.renditions()
             with _open(received, examined.largest_frame) as img:
-                return decoders.PillowDecoder(img, examined.largest_frame).preview(examined.info.frames)
+                pillow = decoders.PillowDecoder(img, examined.largest_frame, display=display)
+                return pillow.renditions(examined.info.frames)
         except decoders.FrameTooLarge as exc:
             raise Rejected(
                 f"has a frame of {exc.width}×{exc.height} pixels, larger than its canvas"
@@ -172,7 +179,7 @@ def intake(
 ) -> tuple[ImageInfo, bytes]:
     """`examine`, then `render`: the image's description and its preview."""
     examined = examine(received, max_pixels=max_pixels)
-    return examined.info, render(received, examined, budget=budget)
+    return examined.info, render(received, examined, budget=budget).preview
 
 
 def display_name(raw: str | bytes | None, extension: str) -> str:

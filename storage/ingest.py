@@ -579,6 +579,7 @@ class IngestWorker:
         self.queue.expire_waiting()
         self.queue.purge_finished()
         self._accounts.purge_link_requests()
+        self._accounts.audit.purge(self._library.policy.audit_retention)
 
     # -- one job --------------------------------------------------------------------------
 

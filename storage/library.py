@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import images, location
+from .audit import AuditLog
 from .blobstore import BlobStore
 from .db import transaction
 from .decode_budget import DecodeBudget
@@ -102,6 +103,11 @@ class Image:
     object_name: str
     preview_object_name: str
 
+    @property
+    def display_object_name(self) -> str | None:
+        """The 2048 px JPEG for originals browsers cannot show (HEIC, TIFF); None otherwise."""
+        return display_object_name(self.content_type, self.preview_object_name)
+
     @classmethod
     def from_row(cls, row: ImageRow) -> Image:
         return cls(
@@ -156,6 +162,15 @@ class Share:
         return self.revoked_at is None and self.expires_at > now
 
 
+DISPLAY_TYPES = frozenset({"image/heic", "image/tiff"})
+
+
+def display_object_name(content_type: str, preview_object_name: str) -> str | None:
+    if content_type not in DISPLAY_TYPES:
+        return None
+    return preview_object_name.removesuffix(".preview.jpg") + ".display.jpg"
+
+
 @dataclass(frozen=True)
 class Usage:
     """What one person keeps, against the admin's quota (None: no limit)."""
@@ -193,6 +208,7 @@ class LibraryPolicy:
     decode_memory_bytes: int = 512 * 1024 * 1024
     # False: stored originals lose their GPS/location metadata (storage/location.py).
     keep_location: bool = False
+    audit_retention: timedelta = timedelta(days=365)
     quota_images: int | None = None  # per person; None: no limit
     quota_bytes: int | None = None
     share_default_ttl: timedelta = timedelta(hours=24)
@@ -218,6 +234,7 @@ class Library:
         self.policy = policy or LibraryPolicy()
         # Shared by every decode this Library runs (ingest threads and web requests alike).
         self.decode_budget = DecodeBudget(self.policy.decode_memory_bytes)
+        self.audit = AuditLog(sessions, clock=clock)
         self._puts: ThreadPoolExecutor | None = None
         self._put_pool_lock = threading.Lock()
         self._now = clock
@@ -248,7 +265,9 @@ class Library:
             # A repeat of bytes this person already stored was decoded then: not again.
             if (existing := self._by_sha256(owner, received.sha256)) is not None:
                 return Upload(existing, created=False)
-            if reason := self.usage(owner).refusal(received.size):
+            quota = self.policy.quota_images is not None or self.policy.quota_bytes is not None
+            # Only with a quota: the sum runs over every image the person keeps.
+            if quota and (reason := self.usage(owner).refusal(received.size)):
                 raise Rejected(reason)
             return self._store(owner, received, examined, filename, source, replace_unfinished)
         finally:
@@ -325,17 +344,11 @@ class Library:
                 metadata=metadata,
             )
             try:
-                preview = images.render(received, examined, budget=self.decode_budget)
+                renditions = images.render(received, examined, budget=self.decode_budget)
             finally:
                 wait([original])  # the put must be over before an undo can delete its object
             original.result()
-            self._blobs.put(
-                row.preview_object_name,
-                io.BytesIO(preview),
-                size=len(preview),
-                content_type=images.PREVIEW_CONTENT_TYPE,
-                metadata={"cloudbox-preview-of": image_id},
-            )
+            self.put_renditions(image_id, row.preview_object_name, renditions, info.content_type)
         except BaseException:
             self._abandon(row)
             raise
@@ -384,9 +397,28 @@ class Library:
                 self._purge(existing.id, existing.object_name, existing.preview_object_name)
         raise StorageUnavailable("The image could not be saved right now; please try again.")
 
+    def put_renditions(
+        self, image_id: str, preview_name: str, renditions: images.Renditions, content_type: str
+    ) -> None:
+        """Write the preview and, where there is one, the display rendition (new objects)."""
+        parts = [(preview_name, renditions.preview)] if renditions.preview else []
+        display_name = display_object_name(content_type, preview_name)
+        if display_name is not None and renditions.display is not None:
+            parts.append((display_name, renditions.display))
+        for name, data in parts:
+            self._blobs.put(
+                name,
+                io.BytesIO(data),
+                size=len(data),
+                content_type=images.PREVIEW_CONTENT_TYPE,
+                metadata={"cloudbox-preview-of": image_id},
+            )
+
     def _abandon(self, row: ImageRow) -> None:
         """Undo a failed upload. If even that fails the row stays 'storing' for recover()."""
         try:
+            if (display := display_object_name(row.content_type, row.preview_object_name)) is not None:
+                self._blobs.delete(display)
             self._blobs.delete(row.preview_object_name)
             self._blobs.delete(row.object_name)
             with transaction(self._sessions) as session:
@@ -437,6 +469,15 @@ class Library:
     def preview_url(self, image: Image) -> str:
         return self._blobs.signed_url(image.preview_object_name, self.policy.signed_url_ttl)
 
+    def display_url(self, image: Image) -> str:
+        """What a browser is shown: the display rendition where the original is HEIC or TIFF
+        (and it was made: images stored before it existed get one from `check-consistency
+        --repair`), else the original."""
+        name = image.display_object_name
+        if name is not None and self._blobs.exists(name):
+            return self._blobs.signed_url(name, self.policy.signed_url_ttl, content_type="image/jpeg")
+        return self.original_url(image)
+
     def original_url(self, image: Image, *, download: bool = False) -> str:
         return self._blobs.signed_url(
             image.object_name,
@@ -463,6 +504,8 @@ class Library:
             raise StorageUnavailable(
                 "The image is hidden, but storage did not answer; it will be removed shortly."
             ) from None
+        finally:
+            self.audit.record("delete", account_id=owner.id, who=owner.email, detail=f"image {image.id}")
         return image
 
     def delete_all(self, owner: Owner) -> int:
@@ -471,12 +514,17 @@ class Library:
         while True:
             page = self.list(owner, per_page=100)
             if not page.images:
+                self.audit.record(
+                    "delete library", account_id=owner.id, who=owner.email, detail=f"{count} images"
+                )
                 return count
             for image in page.images:
                 self.delete(owner, image.id)
                 count += 1
 
     def _purge(self, image_id: str, object_name: str, preview_object_name: str) -> None:
+        if object_name.endswith((".heic", ".tiff")):  # the types with a display rendition
+            self._blobs.delete(preview_object_name.removesuffix(".preview.jpg") + ".display.jpg")
         self._blobs.delete(preview_object_name)
         self._blobs.delete(object_name)
         with transaction(self._sessions) as session:
@@ -522,11 +570,28 @@ class Library:
         )
         with transaction(self._sessions) as session:
             session.add(row)
+        self.audit.record(
+            "share",
+            account_id=owner.id,
+            who=created_by or owner.email,
+            detail=f"link {row.id} to image {image.id}, until {row.expires_at:%Y-%m-%d %H:%M} UTC",
+        )
         if self.policy.share_links == "signed_url":
             url = self._blobs.signed_url(image.object_name, ttl, content_type=image.content_type)
         else:
             url = f"{self.policy.base_url.rstrip('/')}/s/{token}"
         return _share(row, image, url)
+
+    def revoke_all(self, owner: Owner) -> int:
+        """Turn off every active link of an owner (the admin's `revoke-shares`)."""
+        now = self._now()
+        with transaction(self._sessions) as session:
+            ids = session.scalars(
+                select(ShareRow.id).where(ShareRow.owner_id == owner.id, ShareRow.revoked_at.is_(None))
+            ).all()
+            session.execute(update(ShareRow).where(ShareRow.id.in_(ids)).values(revoked_at=now))
+        self.audit.record("revoke", account_id=owner.id, who="admin", detail=f"all {len(ids)} links")
+        return len(ids)
 
     def links(self, owner: Owner) -> builtins.list[Share]:
         """The owner's active links, soonest to expire first."""
@@ -580,7 +645,10 @@ class Library:
                     select(ImageRow).where(ImageRow.id.in_({row.image_id for row in rows}))
                 )
             }
-            return [_share(row, images_by_id[row.image_id]) for row in rows]
+            revoked = [_share(row, images_by_id[row.image_id]) for row in rows]
+        for share in revoked:
+            self.audit.record("revoke", account_id=owner.id, who=owner.email, detail=f"link {share.id}")
+        return revoked
 
     def open_share(self, token: str, *, count_view: bool = True) -> tuple[Share, str]:
         """Resolve a share token for a visitor: count the view and sign a short-lived URL.
@@ -610,7 +678,12 @@ class Library:
         image = Image.from_row(image_row)
         # The signed URL never outlives the share itself.
         ttl = min(self.policy.signed_url_ttl, share.expires_at - now)
-        url = self._blobs.signed_url(image.object_name, ttl, content_type=image.content_type)
+        display = image.display_object_name
+        if display is not None and self._blobs.exists(display):
+            # A shared HEIC or TIFF opens as a picture in any browser.
+            url = self._blobs.signed_url(display, ttl, content_type="image/jpeg")
+        else:
+            url = self._blobs.signed_url(image.object_name, ttl, content_type=image.content_type)
         return _share(share, image), url
 
     # -- helpers --------------------------------------------------------------------------

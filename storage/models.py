@@ -183,3 +183,20 @@ class IngestJobRow(Base):
     waited_for_link: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AuditRow(Base):
+    """What happened to whose library, for the admin: no tokens, no image bytes, no secrets."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    # No foreign key: the trail outlives a deleted account.
+    account_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    who: Mapped[str] = mapped_column(String(320), default="")  # an email or a chat identity
+    detail: Mapped[str] = mapped_column(String(500), default="")

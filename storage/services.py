@@ -58,6 +58,7 @@ class Services:
             decode_memory_bytes=settings.decode_memory_bytes,
             keep_location=settings.keep_location,
             quota_images=settings.quota_images,
+            audit_retention=settings.audit_retention,
             quota_bytes=settings.quota_bytes,
             share_default_ttl=settings.share_default_ttl,
             share_max_ttl=settings.share_max_ttl,

@@ -74,6 +74,7 @@ class Settings:
     decode_memory_bytes: int = 512 * 1024 * 1024
     keep_location: bool = False
     quota_images: int | None = None
+    audit_retention: timedelta = timedelta(days=365)
     quota_bytes: int | None = None
     # How long a claimed ingest job is held without a renewal (running jobs renew every third
     # of it): after a crash, work the dead process held resumes this long later.
@@ -294,6 +295,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         decode_memory_bytes=positive_int("CLOUDBOX_DECODE_MEMORY_MB", 512) * 1024 * 1024,
         keep_location=keep_location == "yes",
         quota_images=optional_positive_int("CLOUDBOX_QUOTA_IMAGES"),
+        audit_retention=timedelta(days=positive_int("CLOUDBOX_AUDIT_DAYS", 365)),
         quota_bytes=(optional_positive_int("CLOUDBOX_QUOTA_MB") or 0) * 1024 * 1024 or None,
         ingest_lease=timedelta(seconds=positive_int("CLOUDBOX_INGEST_LEASE_SECONDS", 30)),
         share_default_ttl=default_ttl,

@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import doctor
+from . import admin_cli, doctor
 from .extensions import services_of
 
 _MARKS = {doctor.OK: "✔", doctor.MISSING: "…", doctor.FAILED: "✘", doctor.INFO: "•"}
@@ -82,3 +82,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(doctor_command)
     app.cli.add_command(recover_command)
     app.cli.add_command(check_consistency_command)
+    for command in admin_cli.COMMANDS:
+        app.cli.add_command(command)

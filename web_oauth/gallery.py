@@ -95,7 +95,7 @@ def image(image_id: str) -> Any:
     return render_template(
         "image.html",
         image=found,
-        original_url=library.original_url(found),
+        original_url=library.display_url(found),
         download_url=library.original_url(found, download=True),
         expiry_choices=_expiry_choices(),
         default_hours=_hours(library.policy.share_default_ttl),

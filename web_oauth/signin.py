@@ -138,7 +138,9 @@ def callback() -> Any:
     accounts = services().accounts
     if pending["purpose"] == "link":
         return _link_checked(str(pending["link"]), user)
-    sign_in(accounts.ensure_account(user.sub, user.email))
+    owner = accounts.ensure_account(user.sub, user.email)
+    sign_in(owner)
+    accounts.audit.record("sign-in", account_id=owner.id, who=owner.email, detail="gallery")
     return redirect(safe_next(pending.get("next")) or url_for("index"), 303)
 
 
@@ -157,6 +159,9 @@ def _provider_error(error: str, pending: dict[str, Any]) -> Any:
 
 def _not_allowed(user: GoogleUser) -> Any:
     log.info("sign-in refused by the access policy (domain %s)", user.hosted_domain or "none")
+    services().accounts.audit.record(
+        "refused", who=user.email, detail="Google account outside the access policy"
+    )
     return error_page(
         "This Google account cannot use this CloudBox",
         f"{user.email} is not one of the accounts this CloudBox is for. Nothing was stored or "

@@ -88,6 +88,11 @@ class GchatHandler:
             # Before anything is stored or a link offered: another Workspace customer, or a
             # consumer account (no domainId) when the admin named customers.
             log.info("Chat event from a customer outside the access policy refused")
+            self._accounts.audit.record(
+                "refused",
+                who=f"gchat {user.domain_id or 'no customer'}",
+                detail="customer outside the access policy",
+            )
             return self._say(event, user, Reply(REFUSAL))
         if event.kind == "click":
             return self._click(event, user)

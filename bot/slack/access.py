@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import InstallationStore
 
 from storage.access import AccessPolicy
+from storage.audit import AuditLog
 from storage.ingest import IncomingFile
 
 from .private_apis import extract_enterprise_id, extract_team_id
@@ -39,9 +40,15 @@ Party = tuple[str | None, str | None]  # (team id, enterprise id)
 
 
 class SlackAccess:
-    def __init__(self, policy: AccessPolicy, installed: Callable[[str | None, str | None], bool]):
+    def __init__(
+        self,
+        policy: AccessPolicy,
+        installed: Callable[[str | None, str | None], bool],
+        audit: AuditLog | None = None,
+    ):
         self._policy = policy
         self._installed = installed
+        self._audit = audit
 
     def allows(self, body: dict[str, Any]) -> bool:
         return all(self._allows(party) for party in parties(body))
@@ -76,6 +83,11 @@ class SlackAccess:
                 next()
                 return None
             log.info("Slack request from a workspace outside the access policy refused")
+            if self._audit is not None:
+                teams = ", ".join(team or enterprise or "?" for team, enterprise in parties(body))
+                self._audit.record(
+                    "refused", who=f"slack {teams}", detail="workspace outside the access policy"
+                )
             if body.get("command"):  # the acknowledgement itself is the ephemeral answer
                 answer = {"response_type": "ephemeral", "text": REFUSAL}
                 return BoltResponse(status=200, body=json.dumps(answer), headers=_JSON)

@@ -87,7 +87,7 @@ def build(
             app = App(client=web_client(settings.slack_api_url, settings.slack_bot_token), **common)  # type: ignore[arg-type]
         tokens = TokenSource(bot_token=settings.slack_bot_token)
         installed = single_workspace(web_client(settings.slack_api_url, settings.slack_bot_token))
-    access = SlackAccess(settings.access, installed)
+    access = SlackAccess(settings.access, installed, services.accounts.audit)
     access.register(app)  # before every listener: other workspaces get a refusal, nothing more
 
     worker_client = web_client(settings.slack_api_url)  # token given per call, per workspace

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -76,6 +77,8 @@ def test_a_google_account_outside_the_policy_is_refused_and_nothing_is_stored(
     assert refused.status_code == 403
     assert "cannot use this CloudBox" in refused.get_data(as_text=True)
     assert services.accounts.by_google_sub(WORK_SUB) is None
+    trail = services.accounts.audit.since(datetime.now(UTC) - timedelta(hours=1))
+    assert [(e.kind, e.who) for e in trail] == [("refused", email)]  # the admin sees who tried
     gallery = client.get("/")
     assert "Sign out" not in gallery.get_data(as_text=True)
     assert client.post("/upload", data={}).status_code in (302, 400, 401, 403)
