@@ -50,6 +50,8 @@ class Settings:
     oauth_client_id: str | None = None
     oauth_client_secret: str | None = None
     oauth_discovery_url: str = DEFAULT_OAUTH_DISCOVERY_URL
+    # A CA bundle (PEM) for the OAuth provider's TLS: a TLS-inspecting proxy, or the tests' CA.
+    oauth_ca_bundle: str | None = None
 
     slack_signing_secret: str | None = None
     slack_bot_token: str | None = None
@@ -275,6 +277,7 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         storage_emulator_host=url("STORAGE_EMULATOR_HOST"),
         oauth_client_id=oauth_id,
         oauth_client_secret=oauth_secret,
+        oauth_ca_bundle=get("OAUTH_CA_BUNDLE"),
         oauth_discovery_url=url("OAUTH_DISCOVERY_URL", DEFAULT_OAUTH_DISCOVERY_URL)
         or DEFAULT_OAUTH_DISCOVERY_URL,
         slack_signing_secret=slack_signing,

@@ -98,7 +98,9 @@ def _oauth_check(services: Services, network: bool) -> Check:
 
     def discover() -> None:
         assert s.oauth_client_id and s.oauth_client_secret
-        OidcClient(s.oauth_client_id, s.oauth_client_secret, s.oauth_discovery_url).metadata()
+        OidcClient(
+            s.oauth_client_id, s.oauth_client_secret, s.oauth_discovery_url, ca_bundle=s.oauth_ca_bundle
+        ).metadata()
 
     return _probe("Google sign-in", discover, f"OAuth client configured; {s.oauth_discovery_url} answers")
 

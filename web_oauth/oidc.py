@@ -1,10 +1,11 @@
 """Google sign-in as an OpenID Connect relying party: no Flask, no session, no stored tokens.
 
-The authorization code flow is done by hand with `requests` (PKCE S256, state, nonce), so that
-nothing depends on oauthlib's transport checks. The ID token is verified by google-auth against
-the provider's JWKS, which is fetched once and cached (Google's rotate slowly and say so in
-Cache-Control); `iss`, nonce and email verification are checked here because google-auth does
-not check them on this path.
+The authorization code flow is google-auth-oauthlib's `Flow` (PKCE S256 with our verifier,
+state, nonce; online access only, so Google issues no refresh token), over HTTPS only: oauthlib
+refuses any other transport, and the tests serve their providers over TLS to keep it so. The ID
+token is verified by google-auth against the provider's JWKS, which is fetched once and cached
+(Google's rotate slowly and say so in Cache-Control); `iss`, nonce and email verification are
+checked here because google-auth does not check them on this path.
 """
 
 from __future__ import annotations
@@ -18,15 +19,19 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
 
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import exceptions as google_exceptions
 from google.auth import jwt
+from google_auth_oauthlib.flow import Flow
+from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
+from oauthlib.oauth2.rfc6749.errors import InsecureTransportError
+from requests_oauthlib import OAuth2Session
 
-SCOPES = "openid email profile"
+# The OpenID Connect names (Google answers with its long names; see `exchange`).
+SCOPES = ["openid", "email", "profile"]
 HTTP_TIMEOUT = 10
 CLOCK_SKEW_SECONDS = 60
 DEFAULT_CACHE_SECONDS = 3600
@@ -76,8 +81,9 @@ def new_secret() -> str:
 class _Cached:
     """A JSON document fetched over HTTP and kept until its max-age passes."""
 
-    def __init__(self, http: requests.Session, url: str, what: str):
+    def __init__(self, http: requests.Session, url: str, what: str, verify: str | bool = True):
         self._http = http
+        self._verify = verify
         self.url = url
         self._what = what
         self._value: dict[str, Any] | None = None
@@ -93,7 +99,8 @@ class _Cached:
 
     def _fetch(self) -> tuple[dict[str, Any], int]:
         try:
-            response = self._http.get(self.url, timeout=HTTP_TIMEOUT)
+            # Per request: a session's own `verify` loses to REQUESTS_CA_BUNDLE in the environment.
+            response = self._http.get(self.url, timeout=HTTP_TIMEOUT, verify=self._verify)
             response.raise_for_status()
             value = response.json()
         except (requests.RequestException, ValueError) as exc:
@@ -120,11 +127,14 @@ class OidcClient:
         discovery_url: str,
         *,
         http: requests.Session | None = None,
+        ca_bundle: str | None = None,
     ):
         self.client_id = client_id
         self._client_secret = client_secret
         self._http = http or requests.Session()
-        self._discovery = _Cached(self._http, discovery_url, "discovery document")
+        # OAUTH_CA_BUNDLE: a self-hoster's TLS-inspecting proxy, or the tests' own CA.
+        self._verify: str | bool = ca_bundle or True
+        self._discovery = _Cached(self._http, discovery_url, "discovery document", self._verify)
         self._jwks: _Cached | None = None
 
     def metadata(self) -> dict[str, Any]:
@@ -138,61 +148,64 @@ class OidcClient:
             )
         return doc
 
-    def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, challenge: str) -> str:
-        params = {
-            "response_type": "code",
-            "client_id": self.client_id,
-            "redirect_uri": redirect_uri,
-            "scope": SCOPES,
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "prompt": "select_account",
+    def _flow(
+        self, *, redirect_uri: str, verifier: str, state: str | None = None, scopes: list[str] | None = SCOPES
+    ) -> Flow:
+        metadata = self.metadata()
+        config = {
+            "web": {
+                "client_id": self.client_id,
+                "client_secret": self._client_secret,
+                "auth_uri": metadata["authorization_endpoint"],
+                "token_uri": metadata["token_endpoint"],
+            }
         }
-        endpoint = self.metadata()["authorization_endpoint"]
-        return endpoint + ("&" if "?" in endpoint else "?") + urlencode(params)
+        session = OAuth2Session(self.client_id, scope=scopes, redirect_uri=redirect_uri, state=state)
+        return Flow(session, "web", config, redirect_uri=redirect_uri, code_verifier=verifier)
+
+    def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, verifier: str) -> str:
+        try:
+            url, _ = self._flow(redirect_uri=redirect_uri, verifier=verifier, state=state).authorization_url(
+                access_type="online",  # no refresh token: CloudBox keeps no Google tokens
+                prompt="select_account",
+                nonce=nonce,
+            )
+        except InsecureTransportError:
+            raise _not_https() from None
+        return str(url)
 
     def exchange(self, *, code: str, verifier: str, redirect_uri: str) -> str:
         """Trade an authorization code for an ID token (the access token is dropped at once)."""
+        # No scopes to compare the answer with: what CloudBox needs is in the ID token, which
+        # `verify` checks claim by claim (a verified email above all), whatever the provider
+        # lists as granted (Google's full names, a provider that echoes only "openid").
+        flow = self._flow(redirect_uri=redirect_uri, verifier=verifier, scopes=None)
         try:
-            response = self._http.post(
-                self.metadata()["token_endpoint"],
-                data={
-                    "grant_type": "authorization_code",
-                    "code": code,
-                    "redirect_uri": redirect_uri,
-                    "client_id": self.client_id,
-                    "client_secret": self._client_secret,
-                    "code_verifier": verifier,
-                },
-                headers={"Accept": "application/json"},
-                timeout=HTTP_TIMEOUT,
-                allow_redirects=False,
+            # include_client_id: the id and secret in the form (client_secret_post), as Google
+            # documents, rather than HTTP Basic.
+            body = flow.fetch_token(
+                code=code, include_client_id=True, timeout=HTTP_TIMEOUT, verify=self._verify
             )
+        except InsecureTransportError:
+            raise _not_https() from None
+        except oauth2_errors.InvalidGrantError:
+            raise OidcError(
+                "This sign-in could not be completed (the code was already used or has expired). "
+                "Please start again.",
+                "token endpoint: invalid_grant",
+            ) from None
+        except oauth2_errors.OAuth2Error as exc:
+            raise OidcError(
+                "Google did not accept this sign-in. Please start again.",
+                f"token endpoint answered {exc.status_code} {str(exc.error)[:40]}",
+                status=502,
+            ) from None
         except requests.RequestException as exc:
             raise OidcError(
                 "Google did not answer. Please try again in a minute.",
                 f"token endpoint unreachable: {type(exc).__name__}",
                 status=502,
             ) from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        if response.status_code != 200 or not isinstance(body, dict):
-            error = body.get("error", "") if isinstance(body, dict) else ""
-            if error == "invalid_grant":
-                raise OidcError(
-                    "This sign-in could not be completed (the code was already used or has expired). "
-                    "Please start again.",
-                    "token endpoint: invalid_grant",
-                )
-            raise OidcError(
-                "Google did not accept this sign-in. Please start again.",
-                f"token endpoint answered {response.status_code} {str(error)[:40]}",
-                status=502,
-            )
         id_token = body.get("id_token")
         if not isinstance(id_token, str) or not id_token:
             raise OidcError(
@@ -257,7 +270,7 @@ class OidcClient:
 
     def _certs(self, *, refresh: bool = False) -> dict[str, bytes]:
         if self._jwks is None:
-            self._jwks = _Cached(self._http, self.metadata()["jwks_uri"], "signing keys")
+            self._jwks = _Cached(self._http, self.metadata()["jwks_uri"], "signing keys", self._verify)
         return jwks_to_pem(self._jwks.get(refresh=refresh))
 
 
@@ -287,6 +300,10 @@ def _accepted_issuers(issuer: str) -> set[str]:
     if issuer in ("https://accounts.google.com", "accounts.google.com"):
         return {"https://accounts.google.com", "accounts.google.com"}
     return {issuer}
+
+
+def _not_https() -> OidcError:
+    return OidcError("Google sign-in is misconfigured.", "the provider's endpoints are not https", status=503)
 
 
 def _unverified(reason: str) -> OidcError:

@@ -53,7 +53,10 @@ def oidc_client() -> OidcClient:
             )
         assert settings.oauth_client_id and settings.oauth_client_secret
         client = OidcClient(
-            settings.oauth_client_id, settings.oauth_client_secret, settings.oauth_discovery_url
+            settings.oauth_client_id,
+            settings.oauth_client_secret,
+            settings.oauth_discovery_url,
+            ca_bundle=settings.oauth_ca_bundle,
         )
         current_app.extensions[OIDC_KEY] = client
     return client  # type: ignore[no-any-return]
@@ -90,7 +93,7 @@ def _start(purpose: str, **extra: str | None) -> Any:
     client = oidc_client()
     pkce, state, nonce = Pkce.new(), new_secret(), new_secret()
     url = client.authorization_url(
-        redirect_uri=redirect_uri(), state=state, nonce=nonce, challenge=pkce.challenge
+        redirect_uri=redirect_uri(), state=state, nonce=nonce, verifier=pkce.verifier
     )
     session[PENDING] = {
         "purpose": purpose,

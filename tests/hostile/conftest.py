@@ -24,7 +24,7 @@ from storage.settings import Settings
 from tests.gchat.conftest import PROJECT_NUMBER
 from tests.slack.helpers import SIGNING_SECRET, SlackSender, flask_transport
 from tests.standins.gchat import ChatSigner, GchatStandin
-from tests.standins.oidc import ForgedProvider, forged_provider
+from tests.standins.oidc import ForgedProvider, forged_provider, provider_tls
 from tests.standins.slack_api import FakeSlack, Team
 from tests.web.conftest import CLIENT_ID, CLIENT_SECRET
 
@@ -120,6 +120,7 @@ def settings(
         OAUTH_CLIENT_ID=CLIENT_ID,
         OAUTH_CLIENT_SECRET=CLIENT_SECRET,
         OAUTH_DISCOVERY_URL=provider.discovery_url,
+        OAUTH_CA_BUNDLE=str(provider_tls().ca_bundle),
     )
 
 

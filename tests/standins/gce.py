@@ -18,19 +18,17 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import ssl
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from tests.standins.tls import tls_context_for
 
 from .keys import ServiceAccountKey
 
@@ -130,7 +128,7 @@ class IamCredentials:
         self.calls: list[SignBlobCall] = []
         self.refused: list[str] = []
         self.ca_bundle = directory / "test-ca.pem"
-        self._tls = _tls_context_for(IAM_HOST, directory, self.ca_bundle)
+        self._tls = tls_context_for(IAM_HOST, directory, self.ca_bundle)
         self._served: _Served | None = None
 
     def start(self) -> IamCredentials:
@@ -198,51 +196,3 @@ class IamCredentials:
     def stop(self) -> None:
         if self._served is not None:
             self._served.stop()
-
-
-def _tls_context_for(host: str, directory: Path, ca_bundle: Path) -> ssl.SSLContext:
-    """A server context for `host`, with a certificate from a CA written to `ca_bundle`."""
-    now = datetime.now(UTC)
-    ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CloudBox test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    leaf_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
-        .issuer_name(ca_name)
-        .public_key(leaf_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_bundle.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_path, key_path = directory / f"{host}.pem", directory / f"{host}.key"
-    cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_path, key_path)
-    return context

@@ -11,12 +11,16 @@
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
+import ssl
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -28,7 +32,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import crypt, jwt
 
+from tests.standins.tls import spki_pin, tls_context_for
 from web_oauth.oidc import s256
+
+TLS_HOST = "localhost"  # resolves to 127.0.0.1; the certificate names it
 
 
 @dataclass
@@ -37,14 +44,37 @@ class Served:
     server: werkzeug.serving.BaseWSGIServer
 
 
+@dataclass(frozen=True)
+class ProviderTls:
+    """One CA for the run's TLS stand-ins; `ca_bundle` is what clients are told to trust."""
+
+    context: ssl.SSLContext
+    ca_bundle: Path
+    spki_pin: str  # for Chromium: trust exactly this server certificate
+
+
+@functools.cache
+def provider_tls() -> ProviderTls:
+    directory = Path(tempfile.mkdtemp(prefix="cloudbox-test-tls-"))
+    ca_bundle = directory / "ca.pem"
+    context = tls_context_for(TLS_HOST, directory, ca_bundle)
+    return ProviderTls(context, ca_bundle, spki_pin((directory / f"{TLS_HOST}.pem").read_bytes()))
+
+
 @contextmanager
-def serve_wsgi(app: Any) -> Iterator[Served]:
-    """Serve a WSGI app on 127.0.0.1 with an ephemeral port, in a thread, until the block ends."""
-    server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True)
+def serve_wsgi(app: Any, *, tls: bool = False) -> Iterator[Served]:
+    """Serve a WSGI app on 127.0.0.1 with an ephemeral port, in a thread, until the block ends.
+
+    `tls`: over HTTPS as https://localhost, with a certificate from `provider_tls()`'s CA. OAuth
+    providers are served so: CloudBox's OAuth client (oauthlib) refuses anything else.
+    """
+    context = provider_tls().context if tls else None
+    server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True, ssl_context=context)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield Served(f"http://127.0.0.1:{server.server_port}", server)
+        host = f"https://{TLS_HOST}" if tls else "http://127.0.0.1"
+        yield Served(f"{host}:{server.server_port}", server)
     finally:
         server.shutdown()
         server.server_close()
@@ -54,6 +84,7 @@ def serve_wsgi(app: Any) -> Iterator[Served]:
 def _no_redirects() -> requests.Session:
     http = requests.Session()
     http.trust_env = False  # never a proxy from the environment for 127.0.0.1
+    http.verify = str(provider_tls().ca_bundle)
     return http
 
 
@@ -86,7 +117,7 @@ class MockProvider:
 
 @contextmanager
 def mock_provider() -> Iterator[MockProvider]:
-    with serve_wsgi(oidc_provider_mock.app(require_nonce=True)) as served:
+    with serve_wsgi(oidc_provider_mock.app(require_nonce=True), tls=True) as served:
         yield MockProvider(served.url)
 
 
@@ -222,6 +253,6 @@ class ForgedProvider:
 @contextmanager
 def forged_provider() -> Iterator[ForgedProvider]:
     provider = ForgedProvider()
-    with serve_wsgi(provider.app()) as served:
+    with serve_wsgi(provider.app(), tls=True) as served:
         provider.url = served.url
         yield provider

@@ -15,7 +15,7 @@ from storage.accounts import Identity
 from storage.library import Owner
 from storage.services import Services
 from storage.settings import Settings
-from tests.standins.oidc import ForgedProvider, MockProvider, forged_provider, mock_provider
+from tests.standins.oidc import ForgedProvider, MockProvider, forged_provider, mock_provider, provider_tls
 
 CLIENT_ID = "cloudbox-test-client"
 CLIENT_SECRET = "cloudbox-test-secret"
@@ -56,6 +56,7 @@ def oauth_env(discovery_url: str) -> dict[str, str]:
         "OAUTH_CLIENT_ID": CLIENT_ID,
         "OAUTH_CLIENT_SECRET": CLIENT_SECRET,
         "OAUTH_DISCOVERY_URL": discovery_url,
+        "OAUTH_CA_BUNDLE": str(provider_tls().ca_bundle),
     }
 
 

@@ -17,7 +17,7 @@ import pytest
 from storage.services import Services
 from storage.settings import Settings
 from tests.standins.images import jpeg, pdf, png
-from tests.standins.oidc import MockProvider, serve_wsgi
+from tests.standins.oidc import MockProvider, provider_tls, serve_wsgi
 
 from .conftest import oauth_env
 
@@ -70,7 +70,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # The test OAuth provider's certificate, and only it, is trusted (pinned by its key).
+        pin = f"--ignore-certificate-errors-spki-list={provider_tls().spki_pin}"
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, pin])
         yield launched
         launched.close()
 
@@ -78,7 +80,7 @@ def browser() -> Iterator[Any]:
 def local_only(context: Any) -> None:
     """Offline, and a check that no page pulls anything from the Internet."""
     context.route(
-        re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"),
+        re.compile(r"^(?!https?://(127\.0\.0\.1|localhost)[:/]).*"),  # localhost: the TLS provider
         lambda route: route.abort(),
     )
 

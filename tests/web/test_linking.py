@@ -14,7 +14,7 @@ from storage.models import utcnow
 from storage.services import Services
 from tests.standins.images import png
 from tests.standins.oidc import MockProvider
-from web_oauth.oidc import s256
+from web_oauth.oidc import SCOPES, s256
 
 from .conftest import CLIENT_ID, GCHAT_USER, SLACK_USER, local
 
@@ -76,7 +76,7 @@ def test_the_authorization_request_carries_state_nonce_pkce_and_scopes(
     assert authorization.startswith(google.url + "/oauth2/authorize?")
     assert query["client_id"] == CLIENT_ID
     assert query["redirect_uri"] == "http://127.0.0.1:5000/oauth/callback"
-    assert query["scope"] == "openid email profile"
+    assert query["scope"] == " ".join(SCOPES) == "openid email profile"
     assert query["prompt"] == "select_account"
     assert query["code_challenge_method"] == "S256"
     with client.session_transaction() as session:
