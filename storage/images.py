@@ -15,7 +15,7 @@ import struct
 import tempfile
 import unicodedata
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import IO, BinaryIO
@@ -23,11 +23,12 @@ from typing import IO, BinaryIO
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-from . import decode_costs, decoders
+from . import decode_costs, decoders, image_bytes
 from .decode_budget import DecodeBudget
 from .decoders import Renditions
 from .errors import Rejected
 from .image_bytes import ByteScan
+from .location import positional_reads
 
 pillow_heif.register_heif_opener()
 
@@ -96,7 +97,7 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
     """
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
     digest = hashlib.sha256()
-    scan = ByteScan()
+    scan = ByteScan(polyglots=False)  # the second-format search runs beside the decode
     size = 0
     try:
         for chunk in _chunks(source):
@@ -118,8 +119,9 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
 def examine(received: Received, *, max_pixels: int) -> Examined:
     """Identify the image from its headers and refuse what is not acceptable, cheaply.
 
-    Every frame's geometry is checked (a small first page does not vouch for the rest), along
-    with a second file format riding along and the work a JPEG's scans would cost.
+    Every frame's geometry is checked (a small first page does not vouch for the rest), and
+    the work a JPEG's scans would cost. A second format riding along is `second_format`'s job:
+    it reads every byte, so `Library` runs it beside the decode.
     """
     try:
         with warnings.catch_warnings(), _open(received, max_pixels) as img:
@@ -131,8 +133,6 @@ def examine(received: Received, *, max_pixels: int) -> Examined:
             frames = _frame_geometry(img, fmt)
             largest = max(frames, key=lambda size: size[0] * size[1])
             _check_geometry(frames, largest, max_pixels)
-            if reason := received.scan.second_format(received.file):
-                raise Rejected(reason)
             if fmt == "JPEG":
                 _check_jpeg_work(received.scan.jpeg_scans, largest)
             engine = "vips" if fmt == "TIFF" or (fmt == "PNG" and len(frames) == 1) else "pillow"
@@ -174,11 +174,22 @@ def render(received: Received, examined: Examined, *, budget: DecodeBudget | Non
             received.file.seek(0)
 
 
+def second_format(received: Received, read_at: Callable[[int, int], bytes] | None = None) -> str | None:
+    """Why the file carries a second format (markup, a script, an archive), or None.
+
+    With `read_at` (from `location.positional_reads`, made before any thread starts: making it
+    moves a small spool to disk) it may run in another thread while `render` decodes.
+    """
+    return image_bytes.second_format(read_at or positional_reads(received.file), received.size)
+
+
 def intake(
     received: Received, *, max_pixels: int, budget: DecodeBudget | None = None
 ) -> tuple[ImageInfo, bytes]:
     """`examine`, then `render`: the image's description and its preview."""
     examined = examine(received, max_pixels=max_pixels)
+    if reason := second_format(received):
+        raise Rejected(reason)
     return examined.info, render(received, examined, budget=budget).preview
 
 

@@ -32,7 +32,8 @@ from .errors import Expired, NotFound, Rejected, Revoked, StorageError, StorageU
 from .models import ImageRow, ShareRow, utcnow
 
 log = logging.getLogger(__name__)
-# Threads that upload originals while their previews are made; more uploads queue for them.
+# Threads that upload originals and scan their bytes while previews are made (two tasks per
+# upload); more queue for them.
 PUT_THREADS = 8
 
 ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read and typed by people
@@ -335,19 +336,28 @@ class Library:
         try:
             # The original goes up while the pixels are decoded: an image costs about the
             # longer of the two. The put reads with pread, so it never moves the decoder's place.
+            # Made here, before any thread starts: it moves a small spool to disk, which must not
+            # happen under a reader.
+            read_at = location.positional_reads(received.file)
             original = self._put_pool().submit(
                 self._blobs.put,
                 row.object_name,
-                location.PiecesReader(location.positional_reads(received.file), stored.pieces),  # type: ignore[arg-type]
+                location.PiecesReader(read_at, stored.pieces),  # type: ignore[arg-type]
                 size=stored.size,
                 content_type=info.content_type,
                 metadata=metadata,
             )
+            # The search for a second format (markup, an archive) reads every byte: it runs
+            # beside the decode too, and its verdict is in before anything is published.
+            polyglot = self._put_pool().submit(images.second_format, received, read_at)
             try:
                 renditions = images.render(received, examined, budget=self.decode_budget)
             finally:
                 wait([original])  # the put must be over before an undo can delete its object
+                wait([polyglot])
             original.result()
+            if reason := polyglot.result():
+                raise Rejected(reason)
             self.put_renditions(image_id, row.preview_object_name, renditions, info.content_type)
         except BaseException:
             self._abandon(row)

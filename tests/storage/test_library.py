@@ -94,10 +94,13 @@ def test_two_owners_keep_their_own_copy_of_the_same_bytes(library: Library, alic
         (samples.svg_with_script(), "SVG"),
         (samples.html(), "web page"),
         (samples.png_with_html_appended(), "markup or script"),
+        # Found beside the decode, after the original's put began: undone before it is published.
+        (samples.png_with_script_inside(), "markup or script"),
+        (samples.png_with_zip_appended(), "another file format"),
         (samples.truncated_jpeg(), "truncated"),
         (b"", "empty"),
     ],
-    ids=["pdf", "svg", "html", "polyglot", "truncated", "empty"],
+    ids=["pdf", "svg", "html", "polyglot", "script inside", "zip", "truncated", "empty"],
 )
 def test_refused_upload_leaves_nothing_behind(
     library: Library, catalog_services: Services, alice: Owner, data: bytes, reason: str
