@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from . import private_apis
+from .once import write_once
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +204,4 @@ def local_signing_key(path: Path) -> dict[str, str]:
         "client_id": "0",
         "token_uri": "https://oauth2.googleapis.com/token",
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(info, handle)
-    return info
+    return dict(json.loads(write_once(path, json.dumps(info))))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from google.api_core import exceptions as gexc
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from google.oauth2 import service_account
@@ -94,7 +95,11 @@ def _blob_store(settings: Settings, embedded: EmbeddedStore | None) -> GcsBlobSt
             client_options={"api_endpoint": embedded.url},
         )
         if not client.bucket(EMBEDDED_BUCKET).exists():
-            client.create_bucket(EMBEDDED_BUCKET)
+            try:
+                client.create_bucket(EMBEDDED_BUCKET)
+            except gexc.Conflict:
+                pass  # another worker of a fresh start made it first: the bucket is there
+
         key = local_signing_key(settings.instance_path / "embedded-signing-key.json")
         signer = UrlSigner(
             service_account.Credentials.from_service_account_info(key),

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from dotenv import dotenv_values
 
 from .access import AccessPolicy, parse_policy
+from .once import write_once
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -323,9 +324,5 @@ def _embedded_secret_key(instance: Path) -> str:
     path = instance / "secret_key"
     if path.is_file():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    # Every worker of a fresh start must end up with the same key: the first one written wins.
+    return write_once(path, secrets.token_urlsafe(48)).strip()

@@ -82,3 +82,19 @@ def test_four_gunicorn_workers_on_a_fresh_sqlite_catalog_all_start_ten_times_in_
             versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
         engine.dispose()
         assert len(versions) == 1
+
+
+@pytest.mark.e2e
+def test_the_readme_command_on_a_fresh_embedded_instance_starts_every_worker(tmp_path: Path) -> None:
+    # Nothing configured: every worker opens the one embedded store of the instance folder and
+    # makes sure its bucket exists; two of them creating it at once must not end the service.
+    config = tmp_path / "gunicorn_test_hook.py"
+    config.write_text(WORKER_READY_HOOK)
+    configured = ("CLOUDBOX_", "DATABASE_URL", "STORAGE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(configured)}
+    for attempt in range(int(os.environ.get("N_STARTS", "5"))):
+        env = {**clean, "CLOUDBOX_INSTANCE_PATH": str(tmp_path / f"instance-{attempt}")}
+        process, ready = start_workers(env, config, workers=4)
+        process.terminate()
+        _, stderr = process.communicate(timeout=60)
+        assert len(ready) == 4, f"start {attempt}: {len(ready)} of 4 workers up\n{stderr.decode()[-3000:]}"
