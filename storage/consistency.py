@@ -46,11 +46,10 @@ class RowRef:
     object_name: str
     preview_object_name: str
     status: str
-    content_type: str = ""
 
     @property
     def display_object_name(self) -> str | None:
-        return display_object_name(self.content_type, self.preview_object_name)
+        return display_object_name(self.object_name)
 
 
 @dataclass
@@ -127,7 +126,6 @@ class ConsistencyCheck:
                         ImageRow.object_name,
                         ImageRow.preview_object_name,
                         ImageRow.status,
-                        ImageRow.content_type,
                     )
                 )
             ]
@@ -252,4 +250,4 @@ class ConsistencyCheck:
             renditions = images.Renditions(b"", renditions.display)
         if row.display_object_name is not None and self._blobs.exists(row.display_object_name):
             renditions = images.Renditions(renditions.preview, None)
-        self._library.put_renditions(row.image_id, row.preview_object_name, renditions, row.content_type)
+        self._library.put_renditions(row.image_id, row.object_name, row.preview_object_name, renditions)

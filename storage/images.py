@@ -43,7 +43,6 @@ ALLOWED_FORMATS: dict[str, tuple[str, str]] = {
     "BMP": ("image/bmp", "bmp"),
     "TIFF": ("image/tiff", "tiff"),
 }
-PREVIEW_MAX_SIDE = decoders.PREVIEW_MAX_SIDE
 # Formats most browsers cannot show: their gallery view and shared link use a display rendition.
 NEEDS_DISPLAY = frozenset({"HEIF", "TIFF"})
 PREVIEW_CONTENT_TYPE = "image/jpeg"  # JPEG: the one preview format Slack, Chat and browsers all show

@@ -107,7 +107,7 @@ class Image:
     @property
     def display_object_name(self) -> str | None:
         """The 2048 px JPEG for originals browsers cannot show (HEIC, TIFF); None otherwise."""
-        return display_object_name(self.content_type, self.preview_object_name)
+        return display_object_name(self.object_name)
 
     @classmethod
     def from_row(cls, row: ImageRow) -> Image:
@@ -163,13 +163,15 @@ class Share:
         return self.revoked_at is None and self.expires_at > now
 
 
-DISPLAY_TYPES = frozenset({"image/heic", "image/tiff"})
+# The originals that get a display rendition, by the extension their object name carries.
+_DISPLAY_EXTENSIONS = tuple(f".{images.ALLOWED_FORMATS[fmt][1]}" for fmt in sorted(images.NEEDS_DISPLAY))
 
 
-def display_object_name(content_type: str, preview_object_name: str) -> str | None:
-    if content_type not in DISPLAY_TYPES:
+def display_object_name(object_name: str) -> str | None:
+    """`<prefix><id>.display.jpg` beside an original that needs one (HEIC, TIFF); else None."""
+    if not object_name.endswith(_DISPLAY_EXTENSIONS):
         return None
-    return preview_object_name.removesuffix(".preview.jpg") + ".display.jpg"
+    return object_name.rsplit(".", 1)[0] + ".display.jpg"
 
 
 @dataclass(frozen=True)
@@ -358,7 +360,7 @@ class Library:
             original.result()
             if reason := polyglot.result():
                 raise Rejected(reason)
-            self.put_renditions(image_id, row.preview_object_name, renditions, info.content_type)
+            self.put_renditions(image_id, row.object_name, row.preview_object_name, renditions)
         except BaseException:
             self._abandon(row)
             raise
@@ -408,11 +410,11 @@ class Library:
         raise StorageUnavailable("The image could not be saved right now; please try again.")
 
     def put_renditions(
-        self, image_id: str, preview_name: str, renditions: images.Renditions, content_type: str
+        self, image_id: str, object_name: str, preview_name: str, renditions: images.Renditions
     ) -> None:
         """Write the preview and, where there is one, the display rendition (new objects)."""
         parts = [(preview_name, renditions.preview)] if renditions.preview else []
-        display_name = display_object_name(content_type, preview_name)
+        display_name = display_object_name(object_name)
         if display_name is not None and renditions.display is not None:
             parts.append((display_name, renditions.display))
         for name, data in parts:
@@ -427,7 +429,7 @@ class Library:
     def _abandon(self, row: ImageRow) -> None:
         """Undo a failed upload. If even that fails the row stays 'storing' for recover()."""
         try:
-            if (display := display_object_name(row.content_type, row.preview_object_name)) is not None:
+            if (display := display_object_name(row.object_name)) is not None:
                 self._blobs.delete(display)
             self._blobs.delete(row.preview_object_name)
             self._blobs.delete(row.object_name)
@@ -533,8 +535,8 @@ class Library:
                 count += 1
 
     def _purge(self, image_id: str, object_name: str, preview_object_name: str) -> None:
-        if object_name.endswith((".heic", ".tiff")):  # the types with a display rendition
-            self._blobs.delete(preview_object_name.removesuffix(".preview.jpg") + ".display.jpg")
+        if (display := display_object_name(object_name)) is not None:
+            self._blobs.delete(display)
         self._blobs.delete(preview_object_name)
         self._blobs.delete(object_name)
         with transaction(self._sessions) as session:

@@ -48,13 +48,17 @@ _XMP_LOCATION = (
 )
 
 
+def _length(piece: Piece) -> int:
+    return len(piece) if isinstance(piece, bytes) else piece[1]
+
+
 @dataclass(frozen=True)
 class Rewrite:
     pieces: list[Piece]
 
     @property
     def size(self) -> int:
-        return sum(len(p) if isinstance(p, bytes) else p[1] for p in self.pieces)
+        return sum(_length(p) for p in self.pieces)
 
 
 def without_location(file: IO[bytes], size: int, fmt: str) -> Rewrite | None:
@@ -106,11 +110,23 @@ def _read_at(file: IO[bytes], offset: int, length: int) -> bytes:
 # -- JPEG: segments up to the first scan ----------------------------------------------------
 
 
-def _jpeg(file: IO[bytes], size: int) -> list[Piece] | None:
+def _spliced(size: int, replacements: list[tuple[int, int, bytes]]) -> list[Piece] | None:
+    """The file with each (start, end) span replaced by its bytes (empty: removed); None when
+    there is nothing to replace. Spans come in file order and do not overlap."""
+    if not replacements:
+        return None
     pieces: list[Piece] = []
-    at = 2  # after SOI
     copied_from = 0
-    changed = False
+    for start, end, new in replacements:
+        pieces += [(copied_from, start - copied_from), new]
+        copied_from = end
+    pieces.append((copied_from, size - copied_from))
+    return [p for p in pieces if _length(p) > 0]
+
+
+def _jpeg(file: IO[bytes], size: int) -> list[Piece] | None:
+    replacements: list[tuple[int, int, bytes]] = []
+    at = 2  # after SOI
     drop_extensions = False
     while at + 4 <= size:
         marker, length = struct.unpack(">HH", _read_at(file, at, 4))
@@ -129,16 +145,9 @@ def _jpeg(file: IO[bytes], size: int) -> list[Piece] | None:
             elif body.startswith(_XMP_EXTENSION_JPEG) and drop_extensions:
                 segment = b""
         if segment is not None:
-            pieces.append((copied_from, at - copied_from))
-            if segment:
-                pieces.append(segment)
-            copied_from = end
-            changed = True
+            replacements.append((at, end, segment))
         at = end
-    if not changed:
-        return None
-    pieces.append((copied_from, size - copied_from))
-    return [p for p in pieces if isinstance(p, bytes) or p[1] > 0]
+    return _spliced(size, replacements)
 
 
 def _jpeg_segment(marker: int, body: bytes) -> bytes:
@@ -151,10 +160,8 @@ def _jpeg_segment(marker: int, body: bytes) -> bytes:
 
 
 def _png(file: IO[bytes], size: int) -> list[Piece] | None:
-    pieces: list[Piece] = []
+    replacements: list[tuple[int, int, bytes]] = []
     at = 8
-    copied_from = 0
-    changed = False
     while at + 8 <= size:
         length, kind = struct.unpack(">I4s", _read_at(file, at, 8))
         end = at + 12 + length
@@ -168,18 +175,11 @@ def _png(file: IO[bytes], size: int) -> list[Piece] | None:
             if body.startswith(b"XML:com.adobe.xmp\x00") and _names_a_place(_itxt_text(body)):
                 replacement = b""
         if replacement is not None:
-            pieces.append((copied_from, at - copied_from))
-            if replacement:
-                pieces.append(replacement)
-            copied_from = end
-            changed = True
+            replacements.append((at, end, replacement))
         if kind in (b"IDAT", b"IEND"):
             break  # metadata before the pixels is what viewers read; past IDAT, copied as is
         at = end
-    if not changed:
-        return None
-    pieces.append((copied_from, size - copied_from))
-    return [p for p in pieces if isinstance(p, bytes) or p[1] > 0]
+    return _spliced(size, replacements)
 
 
 def _itxt_text(body: bytes) -> bytes:
@@ -238,7 +238,7 @@ def _webp(file: IO[bytes], size: int) -> list[Piece] | None:
         if dropped_xmp:
             vp8x[8] &= ~0x04 & 0xFF  # the "has XMP" flag
         chunks[vp8x_index] = bytes(vp8x)
-    body_size = 4 + sum(len(p) if isinstance(p, bytes) else p[1] for p in chunks)
+    body_size = 4 + sum(_length(p) for p in chunks)
     return [b"RIFF" + struct.pack("<I", body_size) + b"WEBP", *chunks]
 
 
@@ -266,7 +266,7 @@ class PiecesReader(io.RawIOBase):
     def __init__(self, read_at: Callable[[int, int], bytes], pieces: list[Piece]):
         self._read_at = read_at
         self._pieces = pieces
-        self._size = sum(len(p) if isinstance(p, bytes) else p[1] for p in pieces)
+        self._size = sum(_length(p) for p in pieces)
         self._pos = 0
 
     def readable(self) -> bool:
@@ -289,7 +289,7 @@ class PiecesReader(io.RawIOBase):
         for start, piece in self._located():
             if written == len(view):
                 break
-            length = len(piece) if isinstance(piece, bytes) else piece[1]
+            length = _length(piece)
             if self._pos >= start + length:
                 continue
             skip = self._pos - start
@@ -309,4 +309,4 @@ class PiecesReader(io.RawIOBase):
         start = 0
         for piece in self._pieces:
             yield start, piece
-            start += len(piece) if isinstance(piece, bytes) else piece[1]
+            start += _length(piece)

@@ -76,6 +76,20 @@ def test_unreadable_exif_keeps_only_the_orientation() -> None:
     minimal = Image.Exif()
     minimal.load(kept)
     assert dict(minimal) in ({0x0112: 8}, {})
+    # A damaged Exif sub-directory: the GPS directory still goes, the orientation still stays.
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    exif[GPS_IFD] = {1: "N", 2: (52.0, 22.0, 30.0)}
+    exif[0x8769] = {0x9003: "2020:01:01 00:00:00"}
+    damaged = bytearray(exif.tobytes()[6:])
+    entry = damaged.find(bytes.fromhex("8769"))
+    damaged[entry + 8 : entry + 12] = (0x7FFFFF00).to_bytes(4, "big")  # points past the end
+    with pytest.warns(UserWarning):
+        cleaned = location.exif_without_gps(bytes(damaged))
+    assert cleaned is not None
+    after = Image.Exif()
+    after.load(cleaned)
+    assert after[0x0112] == 8 and GPS_IFD not in after
 
 
 def test_the_pieces_reader_seeks_and_reads_across_pieces() -> None:

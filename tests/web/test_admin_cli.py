@@ -54,14 +54,14 @@ def test_people_delete_library_and_revoke_shares(forged_web: tuple[Flask, Servic
     first = services.library.upload(owner, [png(62)], filename="a.png").image
     services.library.upload(owner, [png(63)], filename="b.png")
     share = services.library.share(owner, first.id)
+    assert [s.id for s in services.library.links(owner)] == [share.id]
 
     people = cli(app, "people")
     assert "bo@example.com  (2 images" in people.output and "gchat spaces/users/9" in people.output
 
     revoked = cli(app, "revoke-shares", "bo@example.com")
     assert "Turned off 1 links" in revoked.output
-    assert services.library.links(owner) == []
-    assert share.id
+    assert services.library.links(owner) == []  # the one link (share) is off
 
     refused = cli(app, "delete-library", "bo@example.com", input="n\n")
     assert refused.exit_code != 0 and services.library.usage(owner).images == 2
