@@ -1,4 +1,8 @@
-"""What both chat bots share in one process: the command core and the ingestion queue."""
+"""What both chat bots share in one process: the command core, the ingest queue and its bell.
+
+The ingest worker is built after the front ends (it is handed each one's `ChatPlatform`), so
+the front ends ring `doorbell` when they enqueue instead of holding the worker.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.ingest.doorbell import Doorbell
 from storage.accounts import ChatProfile, Identity
-from storage.ingest import IngestQueue, IngestWorker
+from storage.ingest_queue import IngestQueue
 from storage.link_urls import make_link_url
 from storage.services import Services
 
@@ -23,14 +28,14 @@ ProfileLookup = Callable[[Identity], ChatProfile | None]
 class ChatRuntime:
     core: CommandCore
     queue: IngestQueue
-    worker: IngestWorker
+    doorbell: Doorbell
     link_url: Callable[[Actor], str]  # a one-time link offer for whoever asks
     # Per platform, how to ask it who a person is when the request did not say (Slack's
     # users.info); a front end that has one sets it when it is built.
     profiles: dict[str, ProfileLookup] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, services: Services, *, threads: int = 4) -> ChatRuntime:
+    def build(cls, services: Services) -> ChatRuntime:
         profiles: dict[str, ProfileLookup] = {}
 
         def link_url(actor: Actor) -> str:
@@ -42,17 +47,10 @@ class ChatRuntime:
                 reply_to=actor.reply_to,
             )
 
-        queue = IngestQueue(services.sessions)
         return cls(
             core=CommandCore(services.library, services.accounts, link_url=link_url),
-            queue=queue,
-            worker=IngestWorker(
-                queue,
-                services.library,
-                services.accounts,
-                threads=threads,
-                lease=services.settings.ingest_lease,
-            ),
+            queue=IngestQueue(services.engine),
+            doorbell=Doorbell(),
             link_url=link_url,
             profiles=profiles,
         )

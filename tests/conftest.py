@@ -13,6 +13,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from google.auth.credentials import AnonymousCredentials
@@ -139,11 +140,14 @@ def client(app):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def chat(app):  # type: ignore[no-untyped-def]
-    """The app's chat runtime (command core, ingest queue and worker). The worker is not
-    started in tests: call `chat.worker.drain()` to work off what the app enqueued."""
-    from web_oauth.front_ends import CHAT_KEY
+    """The app's chat side: `core`, `queue`, `worker`, and the web side's `foreground`. The
+    worker is not started in tests: call `chat.worker.drain()` to work off what was enqueued."""
+    from web_oauth.extensions import components_of
 
-    return app.extensions[CHAT_KEY]
+    built = components_of(app)
+    return SimpleNamespace(
+        core=built.chat.core, queue=built.chat.queue, worker=built.worker, foreground=built.foreground
+    )
 
 
 @pytest.fixture

@@ -1,28 +1,43 @@
 """`create_app()`: the process's composition root.
 
-Settings are read once (every problem reported together), storage services are built from
-them, and each front end (health, setup page, chat bots, gallery) is registered as a blueprint.
+Everything the process runs is built here, in order, from one `Settings` (read once, every
+problem reported together): the storage services, the chat runtime, each chat front end with
+its platform client, the ingest worker over those front ends, the OAuth client, the rate
+limiter, the blueprints and the WSGI wrappers. Request-time code reaches what was built through
+`extensions.components()`.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+from collections.abc import Callable
 from typing import Any
 
+import click
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from bot.gchat import blueprint as gchat_blueprint
+from bot.ingest.platform import ChatPlatform
+from bot.ingest.worker import IngestWorker
+from bot.runtime import ChatRuntime
+from bot.slack import app as slack_app
+from bot.slack import blueprint as slack_blueprint
+from bot.slack import socket_mode
+from storage.accounts import LinkMade
 from storage.services import Services
 from storage.settings import ConfigError, Settings
 
-from . import cli, front_ends, health, request_logs, setup_page
-from .extensions import SERVICES_KEY, services_of
+from . import browser, cli, extensions, health, request_logs, security, setup_page, startup
+from .extensions import Components, services_of
+from .foreground import CountingRequests, Foreground
+from .oidc import OidcClient
 from .slow_bodies import SlowBodyGuard
 
 __all__ = ["create_app", "services_of"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("cloudbox")
 
 
 def create_app(
@@ -32,15 +47,126 @@ def create_app(
     test_config: dict[str, Any] | None = None,
 ) -> Flask:
     """Build the CloudBox web app. Tests pass their own settings or services."""
-    if services is not None:
-        settings = services.settings
     _configure_logging()
-    if settings is None:
-        try:
-            settings = Settings.from_env()
-        except ConfigError as exc:
-            # Every problem, by name, instead of a traceback; the process cannot start.
-            raise SystemExit(str(exc)) from None
+    settings = services.settings if services is not None else settings or _settings_from_env()
+    app = _flask_app(settings, test_config)
+    if services is None:
+        services = Services.build(settings)
+        atexit.register(services.close)
+
+    built = _components(services)
+    extensions.install(app, built)
+
+    health.init_app(app)
+    setup_page.init_app(app)
+    cli.init_app(app)
+    browser.init_app(app, services)  # Google sign-in and linking, /s/<token>, the gallery
+    if built.gchat is not None:
+        app.register_blueprint(gchat_blueprint.make_blueprint(built.gchat))  # POST /gchat/events
+    slack_secret = settings.slack_signing_secret
+    if built.slack is not None and slack_secret:
+        app.register_blueprint(slack_blueprint.make_blueprint(built.slack))  # POST /slack/events
+    security.init_limits(app, security.limiter(app, services))  # after every blueprint
+
+    # WSGI wrappers, innermost first.
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
+    if built.slack is not None and slack_secret:
+        app.wsgi_app = slack_blueprint.event_gate(app.wsgi_app, built.slack, built.chat, slack_secret)  # type: ignore[method-assign]
+    # While requests are in flight, background ingestion in this process steps aside for them.
+    app.wsgi_app = CountingRequests(app.wsgi_app, built.foreground)  # type: ignore[method-assign]
+    # Outermost, so every body (the Slack gate reads its own first) arrives in time or not at all.
+    app.wsgi_app = SlowBodyGuard(app.wsgi_app, max_waiting=settings.slow_bodies)  # type: ignore[method-assign]
+
+    socket_mode_on = _start_background_work(app, built)
+    for line in startup.summary(settings, socket_mode=socket_mode_on):
+        log.info("%s", line)
+    return app
+
+
+def _components(services: Services) -> Components:
+    """Every part of the process, each built once."""
+    settings = services.settings
+    chat = ChatRuntime.build(services)
+    slack = (
+        slack_app.build(services, chat, slack_app.client_for(services)) if settings.slack_enabled else None
+    )
+    gchat = (
+        gchat_blueprint.build(services, chat, gchat_blueprint.api_for(services))
+        if settings.gchat_enabled
+        else None
+    )
+    platforms: dict[str, ChatPlatform] = {}
+    if slack is not None:
+        platforms["slack"] = slack
+    if gchat is not None:
+        platforms["gchat"] = gchat.handler
+    foreground = Foreground()
+    worker = IngestWorker(
+        chat.queue,
+        services.library,
+        services.accounts,
+        platforms,
+        doorbell=chat.doorbell,
+        step_aside=foreground.wait_idle,
+        lease=settings.ingest_lease,
+    )
+    def release_waiting_files(made: LinkMade) -> None:
+        worker.release(made.identity)
+
+    on_linked: list[Callable[[LinkMade], None]] = [release_waiting_files]
+    if gchat is not None:
+        on_linked.append(gchat.handler.tell_linked)
+    if slack is not None:
+        on_linked.append(slack.delivery.tell_linked)
+    return Components(
+        services=services,
+        chat=chat,
+        worker=worker,
+        foreground=foreground,
+        slack=slack,
+        gchat=gchat,
+        oidc=OidcClient.from_settings(settings),
+        on_linked=on_linked,
+    )
+
+
+def _start_background_work(app: Flask, built: Components) -> bool:
+    """A served process works the ingest queue (first resuming whatever a previous process
+    left, persisted before it was acknowledged) and opens Slack's socket when it has an app
+    token. Tests drive the worker with drain(). True when Socket Mode is on."""
+    if app.testing:
+        return False
+    if app.config.get("CLOUDBOX_INGEST_THREADS", True):
+        built.worker.start()
+        atexit.register(built.worker.stop)
+    app_token = built.services.settings.slack_app_token
+    if built.slack is None or not app_token or _one_off_command():
+        return False
+    atexit.register(socket_mode.connect(built.slack.app, app_token).close)
+    return True
+
+
+def _one_off_command() -> bool:
+    """True inside a `flask` command other than `run` (doctor, audit, a migration...).
+
+    Such a process ends soon: it must not take Slack envelopes it may never acknowledge.
+    """
+    context = click.get_current_context(silent=True)
+    return context is not None and context.info_name != "run"
+
+
+def _settings_from_env() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        # Every problem, by name, instead of a traceback; the process cannot start.
+        raise SystemExit(str(exc)) from None
+
+
+def _flask_app(settings: Settings, test_config: dict[str, Any] | None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path))
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -52,28 +178,7 @@ def create_app(
     )
     if test_config:
         app.config.update(test_config)
-    if settings.proxy_hops:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
-        )
-
-    if services is None:
-        services = Services.build(settings)
-        atexit.register(services.close)
-    app.extensions[SERVICES_KEY] = services
-
-    health.init_app(app)
-    setup_page.init_app(app)
-    cli.init_app(app)
-    _register_front_ends(app, services)
-    # Outermost, so every body (the Slack gate reads its own first) arrives in time or not at all.
-    app.wsgi_app = SlowBodyGuard(app.wsgi_app, max_waiting=settings.slow_bodies)  # type: ignore[method-assign]
     return app
-
-
-def _register_front_ends(app: Flask, services: Services) -> None:
-    """Chat bots, linking and the gallery register themselves here as they are built."""
-    front_ends.register(app, services)
 
 
 def _configure_logging() -> None:

@@ -10,10 +10,10 @@ from . import gallery, local_signin, security, shares, signin
 
 
 def init_app(app: Flask, services: Services) -> None:
+    """Security headers, CSRF and error pages, then the browser blueprints (rate limits come
+    after every blueprint, in `create_app`)."""
     security.init_app(app, services)
-    app.extensions.setdefault(signin.ON_LINKED, [])
     app.register_blueprint(signin.bp)
     app.register_blueprint(local_signin.bp)
     app.register_blueprint(shares.bp)
     app.register_blueprint(gallery.bp)
-    security.init_limits(app, services)

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from . import admin_cli, doctor
-from .extensions import services_of
+from .extensions import components_of, services_of
 
 _MARKS = {doctor.OK: "✔", doctor.MISSING: "…", doctor.FAILED: "✘", doctor.INFO: "•"}
 
@@ -20,7 +20,8 @@ _MARKS = {doctor.OK: "✔", doctor.MISSING: "…", doctor.FAILED: "✘", doctor.
 def doctor_command(offline: bool) -> None:
     """Report what is configured, what is missing and whether it works."""
 
-    checks = doctor.run_checks(services_of(current_app), network=not offline)
+    built = components_of(current_app)
+    checks = doctor.run_checks(built.services, network=not offline, oidc=built.oidc)
     for check in checks:
         click.echo(f"{_MARKS[check.status]} {check.name:<15} {check.detail}")
     if any(c.status == doctor.FAILED for c in checks):

@@ -26,8 +26,9 @@ class Check:
     detail: str
 
 
-def run_checks(services: Services, *, network: bool = True) -> list[Check]:
-    """Every check, in the order a new admin sets CloudBox up. `network=False` skips remote calls."""
+def run_checks(services: Services, *, network: bool = True, oidc: OidcClient | None = None) -> list[Check]:
+    """Every check, in the order a new admin sets CloudBox up. `network=False` skips remote calls;
+    `oidc` is the app's sign-in client, whose discovery document the network check fetches."""
     s = services.settings
     checks = [
         Check(
@@ -45,7 +46,7 @@ def run_checks(services: Services, *, network: bool = True) -> list[Check]:
             "V4 signed URLs can be made",
         ),
         _base_url_check(s.base_url),
-        _oauth_check(services, network),
+        _oauth_check(services, network, oidc),
         _slack_check(services, network),
         _gchat_check(services),
         *_access_checks(services),
@@ -84,7 +85,7 @@ def _base_url_check(base_url: str) -> Check:
     return Check("Public URL", FAILED, f"CLOUDBOX_BASE_URL should be https:// in production: {base_url}")
 
 
-def _oauth_check(services: Services, network: bool) -> Check:
+def _oauth_check(services: Services, network: bool, oidc: OidcClient | None) -> Check:
     s = services.settings
     if not s.google_oauth_enabled:
         return Check(
@@ -96,11 +97,11 @@ def _oauth_check(services: Services, network: bool) -> Check:
     if not network:
         return Check("Google sign-in", OK, "OAuth client configured")
 
+    client = oidc or OidcClient.from_settings(s)
+    assert client is not None  # sign-in is configured
+
     def discover() -> None:
-        assert s.oauth_client_id and s.oauth_client_secret
-        OidcClient(
-            s.oauth_client_id, s.oauth_client_secret, s.oauth_discovery_url, ca_bundle=s.oauth_ca_bundle
-        ).metadata()
+        client.metadata()
 
     return _probe("Google sign-in", discover, f"OAuth client configured; {s.oauth_discovery_url} answers")
 

@@ -1,20 +1,60 @@
-"""Where request-time code finds what `create_app` built: a leaf, importing nothing of web_oauth.
+"""Where request-time code finds what `create_app` built: one accessor, importing no web module.
 
-`create_app` puts the process's Services on the app; views, the CLI and health checks reach
-them through `services()` (or `services_of(app)` outside a request), never through app.py.
+`create_app` puts one `Components` on the app; views, CLI commands and health checks reach it
+through `components()` (or `components_of(app)` outside a request), never through app.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
 from flask import Flask, current_app
 
+from bot.gchat.blueprint import GchatBot
+from bot.ingest.worker import IngestWorker
+from bot.runtime import ChatRuntime
+from bot.slack.app import SlackFrontEnd
+from storage.accounts import LinkMade
 from storage.services import Services
 
-SERVICES_KEY = "cloudbox"
+from .foreground import Foreground
+from .oidc import OidcClient
+
+_KEY = "cloudbox"
+
+
+@dataclass
+class Components:
+    """Everything this process runs, built once from one Settings."""
+
+    services: Services
+    chat: ChatRuntime
+    worker: IngestWorker
+    foreground: Foreground
+    slack: SlackFrontEnd | None = None
+    gchat: GchatBot | None = None
+    oidc: OidcClient | None = None  # None until Google sign-in is configured
+    # Called with each link the web flow makes: the worker saves what waited for it, and each
+    # chat front end tells the person which Google account is now linked.
+    on_linked: list[Callable[[LinkMade], None]] = field(default_factory=list)
+
+
+def install(app: Flask, built: Components) -> None:
+    app.extensions[_KEY] = built
+
+
+def components_of(app: Flask) -> Components:
+    return app.extensions[_KEY]  # type: ignore[no-any-return]
+
+
+def components() -> Components:
+    """What the app handling this request or CLI command runs."""
+    return components_of(current_app)
 
 
 def services_of(app: Flask) -> Services:
-    return app.extensions[SERVICES_KEY]  # type: ignore[no-any-return]
+    return components_of(app).services
 
 
 def services() -> Services:

@@ -30,6 +30,8 @@ from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauthlib.oauth2.rfc6749.errors import InsecureTransportError
 from requests_oauthlib import OAuth2Session
 
+from storage.settings import Settings
+
 # The OpenID Connect names (Google answers with its long names; see `exchange`).
 SCOPES = ["openid", "email", "profile"]
 HTTP_TIMEOUT = 10
@@ -136,6 +138,19 @@ class OidcClient:
         self._verify: str | bool = ca_bundle or True
         self._discovery = _Cached(self._http, discovery_url, "discovery document", self._verify)
         self._jwks: _Cached | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OidcClient | None:
+        """Google sign-in's client, or None until one is configured; it fetches nothing yet."""
+        if not settings.google_oauth_enabled:
+            return None
+        assert settings.oauth_client_id and settings.oauth_client_secret
+        return cls(
+            settings.oauth_client_id,
+            settings.oauth_client_secret,
+            settings.oauth_discovery_url,
+            ca_bundle=settings.oauth_ca_bundle,
+        )
 
     def metadata(self) -> dict[str, Any]:
         doc = self._discovery.get()

@@ -34,7 +34,6 @@ from .oidc import OidcError
 log = logging.getLogger(__name__)
 
 GCS_ORIGIN = "https://storage.googleapis.com"
-LIMITER_KEY = "cloudbox_limiter"
 
 # Per client (the signed-in account, else the address). Overridable with app.config
 # CLOUDBOX_RATE_LIMITS = {endpoint: "N per minute"}.
@@ -115,14 +114,17 @@ def init_app(app: Flask, services: Services) -> None:
     app.register_error_handler(Exception, _unexpected_error)
 
 
-def init_limits(app: Flask, services: Services) -> None:
+def limiter(app: Flask, services: Services) -> Limiter:
+    """The app's rate limiter, counting in RATE_LIMIT_STORAGE (shared by every process) or memory."""
+    storage_uri = services.settings.rate_limit_storage or "memory://"
+    return Limiter(rate_limit_key, app=app, storage_uri=storage_uri, key_prefix="cloudbox")
+
+
+def init_limits(app: Flask, limiter: Limiter) -> None:
     """Rate-limit the endpoints one client could use to exhaust the service.
 
     Called after the blueprints are registered: the limiter wraps their view functions.
     """
-    storage_uri = services.settings.rate_limit_storage or "memory://"
-    limiter = Limiter(rate_limit_key, app=app, storage_uri=storage_uri, key_prefix="cloudbox")
-    app.extensions[LIMITER_KEY] = limiter
     limits = {**DEFAULT_RATE_LIMITS, **app.config.get("CLOUDBOX_RATE_LIMITS", {})}
     for endpoint, rate in limits.items():
         view = app.view_functions.get(endpoint)

@@ -14,12 +14,13 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from storage.accounts import LinkMade, LinkRequest
 from storage.library import Owner
 
 from . import local_signin
+from .extensions import components
 from .oidc import GoogleUser, OidcClient, OidcError, Pkce, new_secret
 from .people import PLATFORM_NAMES, current_owner, describe, safe_next, services, sign_in, sign_out
 from .security import error_page, handle_library_errors, protect_forms
@@ -34,32 +35,20 @@ PENDING = "oauth_pending"
 RELINK = "relink_pending"
 CONFIRM = "link_confirm_pending"
 PENDING_SECONDS = 15 * 60
-ON_LINKED = "cloudbox_on_linked"
-OIDC_KEY = "cloudbox_oidc"
 _ERROR_CODE_CHARS = set("abcdefghijklmnopqrstuvwxyz_")
 
 
 def oidc_client() -> OidcClient:
-    """The app's OAuth client; the discovery document and keys are cached on it."""
-    client = current_app.extensions.get(OIDC_KEY)
+    """The app's OAuth client (built by `create_app`); the discovery document and keys are cached on it."""
+    client = components().oidc
     if client is None:
-        settings = services().settings
-        if not settings.google_oauth_enabled:
-            raise OidcError(
-                "Google sign-in is not set up on this CloudBox yet. The administrator needs to set "
-                "OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (see the README).",
-                "OAuth client not configured",
-                status=503,
-            )
-        assert settings.oauth_client_id and settings.oauth_client_secret
-        client = OidcClient(
-            settings.oauth_client_id,
-            settings.oauth_client_secret,
-            settings.oauth_discovery_url,
-            ca_bundle=settings.oauth_ca_bundle,
+        raise OidcError(
+            "Google sign-in is not set up on this CloudBox yet. The administrator needs to set "
+            "OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (see the README).",
+            "OAuth client not configured",
+            status=503,
         )
-        current_app.extensions[OIDC_KEY] = client
-    return client  # type: ignore[no-any-return]
+    return client
 
 
 def redirect_uri() -> str:
@@ -289,7 +278,7 @@ def _finish_link(token: str, owner: Owner) -> Any:
 
 def _notify_linked(made: LinkMade) -> None:
     """Tell the chat front ends: they hold work waiting for this link, and tell the person."""
-    for hook in current_app.extensions.get(ON_LINKED, []):
+    for hook in components().on_linked:
         try:
             hook(made)
         except Exception:  # the link is made; a front end's follow-up must not undo the page

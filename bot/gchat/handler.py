@@ -17,18 +17,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Any, BinaryIO
 
 from bot.core.commands import Actor, Help, Invalid, parse
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
+from bot.ingest.doorbell import Doorbell
+from bot.ingest.platform import Outcome
 from storage.accounts import Accounts, ChatProfile, Identity, LinkMade
-from storage.ingest import IncomingFile, IngestQueue, IngestWorker, Job, Outcome
+from storage.ingest_queue import IncomingFile, IngestQueue, Job
 from storage.link_urls import make_link_url
 from storage.settings import Settings
 
 from . import cards
-from .events import ChatEvent, ChatUser, Format
+from .events import ChatEvent, ChatUser
+from .file_ref import ChatFileRef
 from .media import ChatApi, ChatApiRefused, ChatMediaFetcher
 
 log = logging.getLogger(__name__)
@@ -52,31 +56,28 @@ def identity_of(user: ChatUser) -> Identity:
 
 
 class GchatHandler:
+    """Answers Chat events, and is the Google Chat `ChatPlatform` of the ingest worker."""
+
     def __init__(
         self,
         settings: Settings,
         accounts: Accounts,
         core: CommandCore,
         queue: IngestQueue,
-        worker: IngestWorker,
+        doorbell: Doorbell,
         api: ChatApi,
     ):
         self._settings = settings
         self._accounts = accounts
         self._core = core
         self._queue = queue
-        self._worker = worker
+        self._doorbell = doorbell
         self._api = api
+        self._fetcher = ChatMediaFetcher(api)
         audience = settings.gchat_audience or ""
         # Add-on buttons must name the endpoint URL; the configured audience is exactly that
         # when it is a URL.
         self.endpoint_url = audience if audience.startswith("http") else settings.url_for("/gchat/events")
-
-    def register(self) -> None:
-        """Give the ingest worker this platform's downloader and reply channel."""
-        self._worker.register(
-            PLATFORM, fetch=ChatMediaFetcher(self._api), report=self.report, ask_to_link=self.ask_to_link
-        )
 
     # -- events ---------------------------------------------------------------------------
 
@@ -125,33 +126,30 @@ class GchatHandler:
         identity = identity_of(user)
         linked = self._accounts.owner_of(identity) is not None
         batch = f"gchat:{event.message_name or secrets.token_hex(8)}"
-        payload_base = {
-            "space": event.space_name,
-            "thread": event.thread_name,
-            "format": event.format,
-            "viewer": "" if event.space_is_dm else user.name,
-            "asked_to_link": not linked and bool(event.config_complete_url),
-            # For a link offered later by the worker: what Chat said about the sender.
-            "email": "" if linked else user.email,
-            "display_name": "" if linked else user.display_name,
-        }
         files = [
             IncomingFile(
                 identity=identity,
                 file_id=a.file_id,
                 file_name=a.content_name,
                 batch=batch,
-                payload={
-                    **payload_base,
-                    "resource_name": a.resource_name,
-                    "source": a.source,
-                    "content_type": a.content_type,
-                },
+                ref=ChatFileRef(
+                    space=event.space_name,
+                    thread=event.thread_name,
+                    format=event.format,
+                    viewer="" if event.space_is_dm else user.name,
+                    asked_to_link=not linked and bool(event.config_complete_url),
+                    # For a link offered later by the worker: what Chat said about the sender.
+                    email="" if linked else user.email,
+                    display_name="" if linked else user.display_name,
+                    resource_name=a.resource_name,
+                    source=a.source,
+                    content_type=a.content_type,
+                ),
             )
             for a in event.attachments
         ]
         added = self._queue.enqueue(files)  # persisted before we answer: survives a crash
-        self._worker.wake()
+        self._doorbell.ring()
         if not linked:
             if event.config_complete_url:
                 return self._request_config(event, identity)
@@ -195,7 +193,10 @@ class GchatHandler:
         )
         self._api.create_message(made.reply_to, body, request_id=request_id)
 
-    # -- called by the ingest worker ------------------------------------------------------
+    # -- the ingest worker's ChatPlatform --------------------------------------------------
+
+    def fetch(self, job: Job) -> AbstractContextManager[BinaryIO]:
+        return self._fetcher(job)  # type: ignore[no-any-return]
 
     def report(self, outcomes: list[Outcome], linked_now: bool) -> None:
         """Post the one card for a message's files: what was saved, what was refused."""
@@ -205,26 +206,23 @@ class GchatHandler:
     def ask_to_link(self, jobs: list[Job]) -> None:
         """The sender has not linked yet: their files wait an hour; tell them once."""
         job = jobs[0]
-        if job.payload.get("asked_to_link"):
+        ref = ChatFileRef.from_json(job.ref)
+        if ref.asked_to_link:
             # Chat already showed the linking prompt when the message arrived.
             reply = Reply(
                 f"I'm keeping {_files(len(jobs))} for an hour. Connect your Google account with "
                 "the prompt above and I save them right away."
             )
         else:
-            payload = job.payload
-            profile = ChatProfile(str(payload.get("email") or ""), str(payload.get("display_name") or ""))
-            reply = self._core.not_linked(
-                Actor(job.identity, profile=profile, reply_to=str(payload.get("space") or "") or None)
-            )
+            profile = ChatProfile(ref.email, ref.display_name)
+            reply = self._core.not_linked(Actor(job.identity, profile=profile, reply_to=ref.space or None))
         self._post(job, reply, _request_id("ask-to-link", jobs))
 
     def _post(self, job: Job, reply: Reply, request_id: str) -> None:
-        payload = job.payload
-        viewer = None if reply.public else (str(payload.get("viewer") or "") or None)
-        fmt: Format = "addon" if payload.get("format") == "addon" else "classic"
-        body = cards.message(reply, fmt=fmt, endpoint_url=self.endpoint_url, viewer=viewer)
-        space, thread = str(payload.get("space") or ""), str(payload.get("thread") or "")
+        ref = ChatFileRef.from_json(job.ref)
+        viewer = None if reply.public else (ref.viewer or None)
+        body = cards.message(reply, fmt=ref.format, endpoint_url=self.endpoint_url, viewer=viewer)
+        space, thread = ref.space, ref.thread
         try:
             self._api.create_message(space, body, thread_name=thread, request_id=request_id)
         except ChatApiRefused:

@@ -20,8 +20,10 @@ from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
 from storage.errors import Rejected
-from storage.ingest import Job
+from storage.ingest_queue import Job
 from storage.settings import Settings
+
+from .file_ref import ChatFileRef
 
 log = logging.getLogger(__name__)
 
@@ -118,22 +120,22 @@ class ChatApi:
 
 
 class ChatMediaFetcher:
-    """The ingest worker's `fetch(job)` for Google Chat jobs."""
+    """A Google Chat job's attachment as a stream (the Chat platform's `fetch`)."""
 
     def __init__(self, api: ChatApi):
         self._api = api
 
     def __call__(self, job: Job) -> Any:
-        payload = job.payload
-        if payload.get("source") == "DRIVE_FILE" or not payload.get("resource_name"):
+        ref = ChatFileRef.from_json(job.ref)
+        if ref.source == "DRIVE_FILE" or not ref.resource_name:
             raise Rejected(
                 "is a Google Drive file: CloudBox can only save images uploaded into the chat "
                 "(download it from Drive and send it here)"
             )
-        claimed = str(payload.get("content_type") or "")
+        claimed = ref.content_type
         if claimed and not claimed.startswith("image/") and claimed != "application/octet-stream":
             raise Rejected(f"is not an image ({claimed[:60]}); CloudBox keeps images only")
-        return self._api.download(str(payload["resource_name"]))
+        return self._api.download(ref.resource_name)
 
 
 def _media_path(resource_name: str) -> str:

@@ -22,7 +22,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from storage.access import AccessPolicy
 from storage.audit import AuditLog
-from storage.ingest import IncomingFile
+from storage.ingest_queue import IncomingFile
 
 from .private_apis import extract_enterprise_id, extract_team_id
 

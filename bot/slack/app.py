@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from concurrent.futures import Executor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from slack_bolt import App
 from slack_bolt.logger import messages as bolt_messages
@@ -18,7 +19,9 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from bot.core.commands import Actor
+from bot.ingest.platform import Outcome
 from bot.runtime import ChatRuntime
+from storage.ingest_queue import Job
 from storage.services import Services
 
 from . import commands, home, ingestion, install
@@ -38,12 +41,23 @@ _sdk_log.setLevel(logging.INFO)
 
 @dataclass
 class SlackFrontEnd:
+    """The Bolt app and its parts; also the Slack `ChatPlatform` of the ingest worker."""
+
     app: App
     tokens: TokenSource
     fetcher: SlackFetcher
     delivery: SlackDelivery
     home: home.HomeView
     access: SlackAccess
+
+    def fetch(self, job: Job) -> AbstractContextManager[BinaryIO]:
+        return self.fetcher(job)
+
+    def report(self, outcomes: list[Outcome], linked_now: bool) -> None:
+        self.delivery.report(outcomes, linked_now)
+
+    def ask_to_link(self, jobs: list[Job]) -> None:
+        self.delivery.ask_to_link(jobs)
 
 
 def web_client(base_url: str, token: str | None = None) -> WebClient:
@@ -60,10 +74,23 @@ def web_client(base_url: str, token: str | None = None) -> WebClient:
     )
 
 
+def client_for(services: Services) -> WebClient:
+    """The one Web API client of a process: with the bot token of a single workspace (calls
+    for another workspace pass their own token), without one when installed to many."""
+    settings = services.settings
+    return web_client(
+        settings.slack_api_url, None if settings.slack_multi_workspace else settings.slack_bot_token
+    )
+
+
 def build(
-    services: Services, chat: ChatRuntime, *, listener_executor: Executor | None = None
+    services: Services,
+    chat: ChatRuntime,
+    client: WebClient,
+    *,
+    listener_executor: Executor | None = None,
 ) -> SlackFrontEnd:
-    """The Bolt app with every CloudBox listener, and the worker's Slack fetcher registered."""
+    """The Bolt app with every CloudBox listener, over `client` (see `client_for`)."""
     settings = services.settings
     # Without a signing secret the app only runs over Socket Mode (no HTTP route is mounted).
     verify = settings.slack_signing_secret is not None
@@ -77,31 +104,30 @@ def build(
     if settings.slack_multi_workspace:
         oauth = install.oauth_settings(settings, services.engine)
         with _without_environment_token_warnings():
-            app = App(client=web_client(settings.slack_api_url), oauth_settings=oauth, **common)  # type: ignore[arg-type]
+            app = App(client=client, oauth_settings=oauth, **common)  # type: ignore[arg-type]
         assert oauth.installation_store is not None
         tokens = TokenSource(installation_store=oauth.installation_store)
         install.register_cleanup(app, oauth.installation_store)
         installed = installed_workspaces(oauth.installation_store)
     else:
         with _without_environment_token_warnings():
-            app = App(client=web_client(settings.slack_api_url, settings.slack_bot_token), **common)  # type: ignore[arg-type]
+            app = App(client=client, **common)  # type: ignore[arg-type]
         tokens = TokenSource(bot_token=settings.slack_bot_token)
-        installed = single_workspace(web_client(settings.slack_api_url, settings.slack_bot_token))
+        installed = single_workspace(client)
     access = SlackAccess(settings.access, installed, services.accounts.audit)
     access.register(app)  # before every listener: other workspaces get a refusal, nothing more
 
-    worker_client = web_client(settings.slack_api_url)  # token given per call, per workspace
+    # The worker's calls name their workspace's token each time.
     fetcher = SlackFetcher(
-        worker_client, tokens, allowed_hosts=settings.slack_file_hosts, max_bytes=settings.max_upload_bytes
+        client, tokens, allowed_hosts=settings.slack_file_hosts, max_bytes=settings.max_upload_bytes
     )
-    delivery = SlackDelivery(worker_client, tokens, chat.core)
-    chat.profiles["slack"] = SlackProfiles(worker_client, tokens)
+    delivery = SlackDelivery(client, tokens, chat.core)
+    chat.profiles["slack"] = SlackProfiles(client, tokens)
     view = home.HomeView(services.library, services.accounts, lambda who: chat.link_url(Actor(who)))
 
-    ingestion.register(app, chat.queue, chat.worker)  # before commands: first match wins
+    ingestion.register(app, chat.queue, chat.doorbell)  # before commands: first match wins
     commands.register(app, chat.core, on_home_action=view.publish)
     home.register(app, view)
-    chat.worker.register("slack", fetch=fetcher, report=delivery.report, ask_to_link=delivery.ask_to_link)
     return SlackFrontEnd(app, tokens, fetcher, delivery, view, access)
 
 

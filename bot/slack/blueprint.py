@@ -1,20 +1,22 @@
-"""Mounts the Bolt app on Flask: POST /slack/events, and the install routes when multi-workspace."""
+"""Mounts the Bolt app on Flask: POST /slack/events, and the install routes when multi-workspace.
+
+Mounted only when a signing secret can verify requests; without one the app runs over Socket
+Mode alone.
+"""
 
 from __future__ import annotations
 
 import functools
+from typing import Any
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Response, request
 from slack_bolt.adapter.flask import SlackRequestHandler
 
 from bot.runtime import ChatRuntime
-from storage.services import Services
 
 from . import ingestion, install
-from .app import SlackFrontEnd, build
+from .app import SlackFrontEnd
 from .gate import SlackEventGate
-
-SLACK_KEY = "cloudbox_slack"
 
 
 def make_blueprint(front_end: SlackFrontEnd) -> Blueprint:
@@ -39,17 +41,11 @@ def make_blueprint(front_end: SlackFrontEnd) -> Blueprint:
     return bp
 
 
-def init_app(app: Flask, services: Services, chat: ChatRuntime) -> SlackFrontEnd:
-    """Build the Slack front end; mount HTTP routes when a signing secret can verify them."""
-    front_end = build(services, chat)
-    app.extensions[SLACK_KEY] = front_end
-    secret = services.settings.slack_signing_secret
-    if secret:
-        app.register_blueprint(make_blueprint(front_end))
-        app.wsgi_app = SlackEventGate(  # type: ignore[method-assign]
-            app.wsgi_app,
-            signing_secret=secret,
-            files_to_save=front_end.access.files_to_save(ingestion.files_to_save),
-            persist=functools.partial(ingestion.persist, chat.queue, chat.worker),
-        )
-    return front_end
+def event_gate(wsgi_app: Any, front_end: SlackFrontEnd, chat: ChatRuntime, signing_secret: str) -> Any:
+    """WSGI middleware that verifies Slack's requests and saves files before Bolt sees them."""
+    return SlackEventGate(
+        wsgi_app,
+        signing_secret=signing_secret,
+        files_to_save=front_end.access.files_to_save(ingestion.files_to_save),
+        persist=functools.partial(ingestion.persist, chat.queue, chat.doorbell),
+    )

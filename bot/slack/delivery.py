@@ -16,10 +16,12 @@ from slack_sdk.errors import SlackApiError
 from bot.core.commands import Actor
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
+from bot.ingest.platform import Outcome
 from storage.accounts import LinkMade
-from storage.ingest import Job, Outcome
+from storage.ingest_queue import Job
 
 from . import blocks
+from .file_ref import SlackFileRef
 from .tokens import TokenSource
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ _NO_EPHEMERAL_HERE = {"not_in_channel", "channel_not_found", "user_not_in_channe
 
 
 class SlackDelivery:
-    """`report` and `ask_to_link` for IngestWorker.register."""
+    """`report` and `ask_to_link` of the Slack `ChatPlatform`: replies where the files came from."""
 
     def __init__(self, client: WebClient, tokens: TokenSource, core: CommandCore):
         self._client = client
@@ -60,9 +62,9 @@ class SlackDelivery:
 
     def post(self, job: Job, reply: Reply) -> None:
         """Send a reply for a job's message. Failures are logged (without secrets), not raised."""
-        where: dict[str, Any] = job.payload
+        where = SlackFileRef.from_json(job.ref)
         try:
-            token = self._tokens.for_team(where.get("team"), where.get("enterprise"))
+            token = self._tokens.for_team(where.team, where.enterprise)
             try:
                 self._send(token, where, blocks.message(reply))
             except SlackApiError as exc:
@@ -77,35 +79,35 @@ class SlackDelivery:
             log.warning(
                 "could not reply for batch %s (team %s, channel %s): %s",
                 job.batch,
-                where.get("team"),
-                where.get("channel"),
+                where.team,
+                where.channel,
                 _error(exc),
             )
         except Exception as exc:
             log.warning("could not reply for batch %s: %s", job.batch, type(exc).__name__)
 
-    def _send(self, token: str, where: dict[str, Any], message: dict[str, Any]) -> None:
-        if where.get("private"):
+    def _send(self, token: str, where: SlackFileRef, message: dict[str, Any]) -> None:
+        if where.private:
             self._post_private(token, where, message)
         else:
             self._client.chat_postMessage(
-                token=token, channel=where["channel"], thread_ts=where.get("thread_ts"), **message
+                token=token, channel=where.channel, thread_ts=where.thread_ts, **message
             )
 
-    def _post_private(self, token: str, where: dict[str, Any], message: dict[str, Any]) -> None:
+    def _post_private(self, token: str, where: SlackFileRef, message: dict[str, Any]) -> None:
         try:
             self._client.chat_postEphemeral(
                 token=token,
-                channel=where["channel"],
-                user=where["user"],
-                thread_ts=where.get("thread_ts"),
+                channel=where.channel,
+                user=where.user,
+                thread_ts=where.thread_ts,
                 **message,
             )
         except SlackApiError as exc:
             if _error(exc) not in _NO_EPHEMERAL_HERE:
                 raise
             # The bot is not in that channel: the person still hears back, in the app's DM.
-            self._client.chat_postMessage(token=token, channel=where["user"], **message)
+            self._client.chat_postMessage(token=token, channel=where.user, **message)
 
 
 def _error(exc: SlackApiError) -> str:

@@ -19,8 +19,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from storage.errors import Rejected
-from storage.ingest import Job
+from storage.ingest_queue import Job
 
+from .file_ref import SlackFileRef
 from .tokens import TokenSource
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,7 @@ GONE = "is no longer available in Slack"
 
 
 class SlackFetcher:
-    """`fetch(job)` for IngestWorker.register: a context manager yielding the file's bytes."""
+    """A Slack job's file as a stream (the `fetch` of the Slack `ChatPlatform`)."""
 
     def __init__(
         self,
@@ -53,11 +54,11 @@ class SlackFetcher:
 
     @contextmanager
     def __call__(self, job: Job) -> Iterator[BinaryIO]:
-        payload = job.payload
-        token = self._tokens.for_team(payload.get("team"), payload.get("enterprise"))
-        url, size = payload.get("url"), payload.get("size")
+        ref = SlackFileRef.from_json(job.ref)
+        token = self._tokens.for_team(ref.team, ref.enterprise)
+        url, size = ref.url, ref.size
         if not url:  # Slack Connect files arrive as ids ("file_access"): ask files.info
-            url, size = self._file_info(token, str(payload.get("file") or job.file_id))
+            url, size = self._file_info(token, ref.file or job.file_id)
         if isinstance(size, int) and size > self._max_bytes:
             raise Rejected(f"is larger than the {self._max_bytes / (1024 * 1024):g} MB limit")
         self.check_url(url)

@@ -23,7 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
-from storage.ingest import IncomingFile
+from storage.ingest_queue import IncomingFile
 
 from .private_apis import parse_body
 

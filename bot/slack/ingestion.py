@@ -17,8 +17,10 @@ from typing import Any, TypeGuard
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from storage.ingest import IncomingFile, IngestQueue, IngestWorker
+from bot.ingest.doorbell import Doorbell
+from storage.ingest_queue import IncomingFile, IngestQueue
 
+from .file_ref import SlackFileRef
 from .people import home_team, identity
 from .private_apis import extract_enterprise_id, extract_team_id
 
@@ -67,20 +69,20 @@ def incoming_files(
         url = (
             None if f.get("mode") == "file_access" else f.get("url_private_download") or f.get("url_private")
         )
-        payload = {
-            "team": team_id,
-            "enterprise": enterprise_id,
-            "file": file_id,
-            "url": url,
-            "size": f.get("size") if isinstance(f.get("size"), int) else None,
-            "channel": channel,
-            "user": user,
-            "thread_ts": thread_ts or ts,
-            "private": private,
-        }
+        ref = SlackFileRef(
+            team=team_id,
+            enterprise=enterprise_id,
+            file=file_id,
+            url=url,
+            size=f.get("size") if isinstance(f.get("size"), int) else None,
+            channel=channel,
+            user=user,
+            thread_ts=thread_ts or ts,
+            private=private,
+        )
         # Someone saving another person's message keeps their own copy: the job key includes them.
         key = f"{file_id}:saved-by:{saved_by}" if saved_by else file_id
-        out.append(IncomingFile(who, key, str(f.get("name") or f.get("title") or ""), batch, payload))
+        out.append(IncomingFile(who, key, str(f.get("name") or f.get("title") or ""), batch, ref))
     return out
 
 
@@ -111,19 +113,19 @@ def files_to_save(body: dict[str, Any]) -> list[IncomingFile]:
     )
 
 
-def persist(queue: IngestQueue, worker: IngestWorker, files: list[IncomingFile]) -> None:
+def persist(queue: IngestQueue, doorbell: Doorbell, files: list[IncomingFile]) -> None:
     """Persist before acknowledging: once Slack hears 200, the work survives a crash.
 
     A failure raises, the event is answered 500, and Slack delivers it again.
     """
     if files and queue.enqueue(files):
-        worker.wake()
+        doorbell.ring()
 
 
-def register(app: App, queue: IngestQueue, worker: IngestWorker) -> None:
+def register(app: App, queue: IngestQueue, doorbell: Doorbell) -> None:
     # Over Socket Mode, events reach Bolt; over HTTP the gate has already saved the files.
     def save_files(body: dict[str, Any], next: Callable[[], None]) -> None:  # noqa: A002
-        persist(queue, worker, files_to_save(body))
+        persist(queue, doorbell, files_to_save(body))
         next()
 
     @app.event({"type": "message", "subtype": "file_share"}, middleware=[save_files])
@@ -152,7 +154,7 @@ def register(app: App, queue: IngestQueue, worker: IngestWorker) -> None:
         added = queue.enqueue(files) if files else 0
         ack()
         if added:
-            worker.wake()
+            doorbell.ring()
         elif not files:
             respond(text="That message has no files for CloudBox to save.", response_type="ephemeral")
         else:

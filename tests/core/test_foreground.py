@@ -3,7 +3,7 @@
 import threading
 import time
 
-from storage.ingest import Foreground
+from web_oauth.foreground import Foreground
 
 
 def test_wait_idle_returns_at_once_when_no_request_is_in_flight():
@@ -38,11 +38,11 @@ def test_served_app_counts_requests_as_foreground(app, chat):
 
     @app.get("/_test/in_flight")
     def in_flight():  # type: ignore[no-untyped-def]
-        seen.append(chat.worker.foreground._in_flight)
+        seen.append(chat.foreground._in_flight)
         return "ok"
 
     app.test_client().get("/_test/in_flight")
-    assert seen == [1] and chat.worker.foreground._in_flight == 0
+    assert seen == [1] and chat.foreground._in_flight == 0
 
 
 def test_wait_idle_waits_for_a_quiet_moment_after_the_last_request():

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
+from bot.slack.file_ref import SlackFileRef
 from storage.accounts import Identity
-from storage.ingest import EnqueueFailed, IncomingFile, IngestQueue
+from storage.ingest_queue import EnqueueFailed, IncomingFile, IngestQueue
 from storage.models import IngestJobRow
 from storage.services import Services
 
@@ -27,7 +28,7 @@ class HeldInsert:
     """Holds the first INSERT into ingest_jobs until released; counts commits."""
 
     def __init__(self, services: Services, *, fail_second: bool = False):
-        self.engine = services.sessions.kw["bind"]
+        self.engine = services.engine
         self.inserts = 0
         self.commits = 0
         self.first_entered = threading.Event()
@@ -58,7 +59,10 @@ class HeldInsert:
 
 
 def files(n: int, prefix: str = "G") -> list[IncomingFile]:
-    return [IncomingFile(ALICE, f"{prefix}{i}", f"{i}.png", f"T1:D1:{i}.0", {}) for i in range(n)]
+    return [
+        IncomingFile(ALICE, f"{prefix}{i}", f"{i}.png", f"T1:D1:{i}.0", SlackFileRef.from_json({}))
+        for i in range(n)
+    ]
 
 
 def wait_until_waiting(queue: IngestQueue, rows: int) -> None:
@@ -92,7 +96,7 @@ def jobs(services: Services) -> int:
 
 
 def test_callers_that_arrive_during_a_write_share_the_next_one(services: Services) -> None:
-    queue = IngestQueue(services.sessions)
+    queue = IngestQueue(services.engine)
     first, *rest = files(20)
     rest.append(rest[0])  # the same file twice at once (a retried event): one job
     with HeldInsert(services) as held:
@@ -104,7 +108,7 @@ def test_callers_that_arrive_during_a_write_share_the_next_one(services: Service
 
 
 def test_a_failed_shared_write_fails_every_caller_in_it_and_writes_nothing(services: Services) -> None:
-    queue = IngestQueue(services.sessions)
+    queue = IngestQueue(services.engine)
     first, *rest = files(6)
     with HeldInsert(services, fail_second=True) as held:
         leader, followers = run_together(queue, first, rest, held)

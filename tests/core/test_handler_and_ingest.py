@@ -4,16 +4,20 @@ import io
 import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from bot.core.commands import Actor
+from bot.ingest.worker import IngestWorker
+from bot.slack.file_ref import SlackFileRef
 from storage.accounts import Identity
 from storage.errors import Rejected
-from storage.ingest import IncomingFile, IngestQueue, IngestWorker
+from storage.ingest_queue import IncomingFile, IngestQueue
 from tests.standins import images
 
 ALICE = Identity("slack", "T1", "U1")
+NO_REF = SlackFileRef.from_json({})  # where the file lives does not matter to these tests
 
 
 @pytest.fixture
@@ -67,17 +71,18 @@ class Recorder:
         self.asked.append(jobs)
 
 
-def _register(ingest, files):
+def _with_recorder(ingest, services, files, **options):
+    """A worker on the app's queue whose Slack platform is a Recorder serving `files`."""
     recorder = Recorder(files)
-    ingest.register("slack", fetch=recorder.fetch, report=recorder.report, ask_to_link=recorder.ask_to_link)
-    return recorder
+    worker = IngestWorker(ingest.queue, services.library, services.accounts, {"slack": recorder}, **options)
+    return worker, recorder
 
 
 def test_repeated_enqueue_saves_once_and_reports_once(ingest, services, linked):
-    recorder = _register(ingest, {"F1": images.png(1), "F2": images.pdf()})
+    ingest, recorder = _with_recorder(ingest, services, {"F1": images.png(1), "F2": images.pdf()})
     files = [
-        IncomingFile(ALICE, "F1", "a.png", "T1:D1:1.0", {}),
-        IncomingFile(ALICE, "F2", "b.png", "T1:D1:1.0", {}),
+        IncomingFile(ALICE, "F1", "a.png", "T1:D1:1.0", NO_REF),
+        IncomingFile(ALICE, "F2", "b.png", "T1:D1:1.0", NO_REF),
     ]
     assert ingest.queue.enqueue(files) == 2
     assert ingest.queue.enqueue(files) == 0  # a retried event
@@ -90,8 +95,8 @@ def test_repeated_enqueue_saves_once_and_reports_once(ingest, services, linked):
 
 
 def test_files_from_unlinked_sender_wait_and_are_saved_after_linking(ingest, services):
-    recorder = _register(ingest, {"F9": images.jpeg(9)})
-    ingest.queue.enqueue([IncomingFile(ALICE, "F9", "x.jpg", "T1:D1:2.0", {})])
+    ingest, recorder = _with_recorder(ingest, services, {"F9": images.jpeg(9)})
+    ingest.queue.enqueue([IncomingFile(ALICE, "F9", "x.jpg", "T1:D1:2.0", NO_REF)])
     ingest.drain()
     assert len(recorder.asked) == 1 and not recorder.reports
     owner = services.accounts.ensure_account("2002", "a2@example.com")
@@ -104,18 +109,21 @@ def test_files_from_unlinked_sender_wait_and_are_saved_after_linking(ingest, ser
 
 
 def test_transient_failures_are_retried_then_reported(ingest, services, linked):
-    ingest._backoff = lambda attempt: __import__("datetime").timedelta(0)
-    recorder = _register(ingest, {"F3": ConnectionError("reset")})
-    ingest.queue.enqueue([IncomingFile(ALICE, "F3", "c.png", "b3", {})])
+    ingest, recorder = _with_recorder(
+        ingest, services, {"F3": ConnectionError("reset")}, backoff=lambda attempt: timedelta(0)
+    )
+    ingest.queue.enqueue([IncomingFile(ALICE, "F3", "c.png", "b3", NO_REF)])
     ingest.drain()
     ((outcomes, _),) = recorder.reports
     assert "could not be saved" in outcomes[0].refused
     assert ingest.queue.jobs()[0].attempts == 6
 
 
-def test_permanent_refusal_from_fetcher(ingest, linked):
-    recorder = _register(ingest, {"F4": Rejected("is a Google Drive file; send it as an upload")})
-    ingest.queue.enqueue([IncomingFile(ALICE, "F4", "d.png", "b4", {})])
+def test_permanent_refusal_from_fetcher(ingest, services, linked):
+    ingest, recorder = _with_recorder(
+        ingest, services, {"F4": Rejected("is a Google Drive file; send it as an upload")}
+    )
+    ingest.queue.enqueue([IncomingFile(ALICE, "F4", "d.png", "b4", NO_REF)])
     ingest.drain()
     ((outcomes, _),) = recorder.reports
     assert "Drive" in outcomes[0].refused
@@ -129,9 +137,12 @@ def test_housekeeping_expires_unlinked_files_and_purges_old_jobs(ingest, service
     from storage.db import transaction
     from storage.models import IngestJobRow, utcnow
 
-    recorder = _register(ingest, {"F7": images.png(7), "F8": images.png(8)})
+    ingest, recorder = _with_recorder(ingest, services, {"F7": images.png(7), "F8": images.png(8)})
     ingest.queue.enqueue(
-        [IncomingFile(ALICE, "F7", "old.png", "b7", {}), IncomingFile(ALICE, "F8", "older.png", "b8", {})]
+        [
+            IncomingFile(ALICE, "F7", "old.png", "b7", NO_REF),
+            IncomingFile(ALICE, "F8", "older.png", "b8", NO_REF),
+        ]
     )
     ingest.drain()  # ALICE is not linked: both wait
     assert [j.status for j in ingest.queue.jobs()] == ["waiting_link", "waiting_link"]
@@ -154,8 +165,7 @@ def test_housekeeping_expires_unlinked_files_and_purges_old_jobs(ingest, service
 
 def test_a_job_that_outlives_its_lease_keeps_it_while_it_runs(services, linked):
     lease = timedelta(seconds=1.5)  # renewed every 0.5 s
-    queue = IngestQueue(services.sessions)
-    worker = IngestWorker(queue, services.library, services.accounts, lease=lease)
+    queue = IngestQueue(services.engine)
     renewals, renewed_past_the_first_lease = [], threading.Event()
     real_renew = queue.renew
 
@@ -174,8 +184,9 @@ def test_a_job_that_outlives_its_lease_keeps_it_while_it_runs(services, linked):
         release.wait(30)
         yield io.BytesIO(images.png(7))
 
-    worker.register("slack", fetch=slow_fetch, report=lambda *_: None, ask_to_link=lambda *_: None)
-    queue.enqueue([IncomingFile(ALICE, "F9", "slow.png", "T1:D1:9.0", {})])
+    platform = SimpleNamespace(fetch=slow_fetch, report=lambda *_: None, ask_to_link=lambda *_: None)
+    worker = IngestWorker(queue, services.library, services.accounts, {"slack": platform}, lease=lease)
+    queue.enqueue([IncomingFile(ALICE, "F9", "slow.png", "T1:D1:9.0", NO_REF)])
     (job,) = queue.claim(lease=lease)
     running = threading.Thread(target=worker.process, args=(job,))
     running.start()
@@ -192,8 +203,8 @@ def test_a_job_that_outlives_its_lease_keeps_it_while_it_runs(services, linked):
 
 def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(services):
     now = [datetime(2026, 11, 26, 12, 0, tzinfo=UTC)]
-    queue = IngestQueue(services.sessions, clock=lambda: now[0])
-    queue.enqueue([IncomingFile(ALICE, "F10", "a.png", "T1:D1:10.0", {})])
+    queue = IngestQueue(services.engine, clock=lambda: now[0])
+    queue.enqueue([IncomingFile(ALICE, "F10", "a.png", "T1:D1:10.0", NO_REF)])
     (first,) = queue.claim(lease=timedelta(minutes=5))
     now[0] += timedelta(minutes=6)  # the first worker stalled past its lease
     (second,) = queue.claim(lease=timedelta(minutes=5))
@@ -208,8 +219,8 @@ def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(services):
 
 def test_a_reply_claimed_by_a_dead_process_is_sent_again_once_its_claim_runs_out(services):
     now = [datetime(2026, 11, 26, 12, 0, tzinfo=UTC)]
-    queue = IngestQueue(services.sessions, clock=lambda: now[0])
-    queue.enqueue([IncomingFile(ALICE, "F20", "a.png", "B20", {})])
+    queue = IngestQueue(services.engine, clock=lambda: now[0])
+    queue.enqueue([IncomingFile(ALICE, "F20", "a.png", "B20", NO_REF)])
     (job,) = queue.claim(lease=timedelta(minutes=5))
     queue.finish(job, status="done", result="created")
 

@@ -19,6 +19,7 @@ from storage.models import IngestJobRow, utcnow
 from storage.services import Services
 from tests.standins import images
 from tests.standins.gchat import ChatSigner, GchatStandin
+from web_oauth.extensions import components_of
 
 from . import events as ev
 from .conftest import PROJECT_NUMBER
@@ -166,7 +167,7 @@ def test_drive_files_fake_images_and_oversize_files_are_refused_with_reasons(
             headers={"Authorization": "Bearer " + chat_signer.chat_token(PROJECT_NUMBER)},
         )
         assert "Saving 4 images" in message_of(response)["text"]
-        app.extensions["cloudbox_ingest"].worker.drain(timeout=30)
+        components_of(app).worker.drain(timeout=30)
 
         assert [i.name for i in services.library.list(owner).images] == ["ok.png"]
         [post_] = google.wait_for_posts(1)
@@ -215,7 +216,7 @@ def test_images_from_someone_not_linked_wait_for_linking_then_are_saved(
     # The web link flow links the identity and calls the on-linked hooks.
     owner = services.accounts.ensure_account("98765", "ada@example.com")
     services.accounts.link(ADA, owner)
-    for hook in app.extensions["cloudbox_on_linked"]:
+    for hook in components_of(app).on_linked:
         hook(LinkMade(ADA, owner.email))
     ingest.drain(timeout=30)
 

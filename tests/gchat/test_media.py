@@ -12,7 +12,7 @@ from google.oauth2 import service_account
 from bot.gchat.media import CHAT_BOT_SCOPE, ChatApi, ChatMediaFetcher
 from storage.accounts import Identity
 from storage.errors import Rejected
-from storage.ingest import Job
+from storage.ingest_queue import Job, JobStatus
 from tests.standins import images
 from tests.standins.gchat import GchatStandin
 
@@ -34,13 +34,13 @@ def job(**payload: object) -> Job:
         file_id="resource/1",
         file_name="cat.png",
         batch="b",
-        payload={
+        ref={
             "resource_name": "resource/1",
             "source": "UPLOADED_CONTENT",
             "content_type": "image/png",
             **payload,
         },
-        status="running",
+        status=JobStatus.RUNNING,
         attempts=1,
         result=None,
         image_id=None,

@@ -16,6 +16,7 @@ from bot.gchat.handler import identity_of
 from storage.services import Services
 from tests.standins import images
 from tests.standins.gchat import ChatSigner, GchatStandin
+from web_oauth.extensions import components_of
 
 from . import events as ev
 
@@ -37,7 +38,7 @@ def served(make_settings: Callable[..., Any], gchat_env: dict[str, str]) -> Iter
     finally:
         server.shutdown()
         thread.join(5)
-        app.extensions["cloudbox_ingest"].worker.stop()
+        components_of(app).worker.stop()
         services.close()
 
 

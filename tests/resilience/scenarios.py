@@ -21,11 +21,14 @@ from google.cloud import storage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.ingest.platform import Outcome
+from bot.ingest.worker import IngestWorker
+from bot.slack.file_ref import SlackFileRef
 from storage import db
 from storage.accounts import Accounts, Identity
 from storage.blobstore import GcsBlobStore, UrlSigner, retry_policy
 from storage.consistency import ConsistencyCheck
-from storage.ingest import FINISHED, IncomingFile, IngestQueue, IngestWorker, Job, Outcome
+from storage.ingest_queue import FINISHED, IncomingFile, IngestQueue, Job
 from storage.library import Library, Owner
 from storage.models import ImageRow, IngestJobRow
 from storage.services import Services
@@ -72,7 +75,13 @@ def new_bucket(gcs_url: str) -> str:
 def incoming(count: int, seed: int) -> tuple[dict[str, bytes], list[IncomingFile]]:
     files = {f"F{seed:04d}{i:04d}": images.png(seed * 1000 + i + 1) for i in range(count)}
     batches = [
-        IncomingFile(SENDER, file_id, f"photo-{i}.png", f"T0RESIL:D1:{seed}.{i // BATCH_SIZE}", {})
+        IncomingFile(
+            SENDER,
+            file_id,
+            f"photo-{i}.png",
+            f"T0RESIL:D1:{seed}.{i // BATCH_SIZE}",
+            SlackFileRef.from_json({}),
+        )
         for i, file_id in enumerate(files)
     ]
     return files, batches
@@ -173,14 +182,14 @@ def build_stack(
     accounts.link(SENDER, owner)
     chat = MemoryChat(files)
     worker = IngestWorker(
-        IngestQueue(sessions),
+        IngestQueue(engine),
         library,
         accounts,
+        {"slack": chat},
         threads=threads,
         poll_seconds=0.05,
         backoff=lambda attempt: timedelta(milliseconds=20 * attempt),
     )
-    worker.register("slack", fetch=chat.fetch, report=chat.report, ask_to_link=chat.ask_to_link)
     return Stack(proxy, sessions, blobs, direct, library, accounts, worker, owner, chat)
 
 
@@ -274,7 +283,7 @@ def run_crash_scenario(
         sessions = services.sessions
         with FileHost(files, pause=0.03) as host:
             started = time.perf_counter()
-            figures.accepted = IngestQueue(sessions).enqueue(batch)
+            figures.accepted = IngestQueue(services.engine).enqueue(batch)
             first = WorkerProcess(env, files_url=host.url, lease_seconds=lease_seconds).start()
             try:
                 _wait_db(sessions, lambda s: _counts(s)["done"] >= kill_after)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storage.ingest import IngestQueue
+from storage.ingest_queue import IngestQueue
 from storage.models import ImageRow, IngestJobRow
 from storage.services import Services
 from storage.settings import Settings
@@ -54,7 +54,7 @@ def test_two_processes_share_one_queue_without_duplicate_work(fake_gcs, postgres
                 WorkerProcess(env, files_url=host.url, lease_seconds=30),
             ):
                 host.wait_for(lambda h: len(h.ready) == 2, WAIT)
-                assert IngestQueue(services.sessions).enqueue(batch) == 60
+                assert IngestQueue(services.engine).enqueue(batch) == 60
                 _wait_db(services.sessions, _all_replied)
             # Both processes have stopped (SIGTERM lets them finish and send their replies).
             assert set(host.downloads.values()) == {1}, "a file was downloaded twice"

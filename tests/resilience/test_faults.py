@@ -8,8 +8,8 @@ import os
 import pytest
 import requests
 
+from bot.ingest.retry import MAX_ATTEMPTS
 from storage.blobstore import GcsBlobStore, UrlSigner, retry_policy
-from storage.ingest import MAX_ATTEMPTS
 from storage.library import Library
 from tests.standins.faultproxy import FaultPlan, FaultProxy
 

@@ -15,11 +15,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import BinaryIO
 
 import requests
 
-from storage.ingest import IngestQueue, IngestWorker, Job, Outcome
+from bot.ingest.platform import Outcome
+from bot.ingest.worker import IngestWorker
+from storage.ingest_queue import IngestQueue, Job
 from storage.services import Services
 from storage.settings import Settings
 
@@ -61,15 +64,15 @@ def main() -> None:
         http.post(f"{files_url}/report", json=body, timeout=30).raise_for_status()
 
     worker = IngestWorker(
-        IngestQueue(services.sessions),
+        IngestQueue(services.engine),
         services.library,
         services.accounts,
+        {"slack": SimpleNamespace(fetch=fetch, report=report, ask_to_link=ask_to_link)},
         threads=int(os.environ.get("CLOUDBOX_TEST_THREADS", "4")),
         lease=services.settings.ingest_lease,  # CLOUDBOX_INGEST_LEASE_SECONDS, as in the service
         poll_seconds=0.05,
         backoff=lambda attempt: timedelta(milliseconds=50 * attempt),
     )
-    worker.register("slack", fetch=fetch, report=report, ask_to_link=ask_to_link)
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     worker.start()

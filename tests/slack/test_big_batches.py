@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from slack_sdk.models.blocks import Block, SectionBlock
 
-from storage.ingest import IngestWorker
+from bot.ingest.worker import IngestWorker
 from storage.library import Owner
 from storage.services import Services
 from tests.slack.helpers import SlackSender, dm_file_event

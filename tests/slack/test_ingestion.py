@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
-from storage.ingest import IngestWorker
+from bot.ingest.worker import IngestWorker
 from storage.library import Owner
 from storage.services import Services
 from tests.slack.helpers import SlackSender, dm_file_event
 from tests.standins import images
 from tests.standins.slack_api import Call, FakeSlack, Team
+from web_oauth.extensions import components_of
 
 
 def reply_text(call: Call) -> str:
@@ -285,9 +286,8 @@ def test_not_linked_sender_is_asked_privately_and_files_are_saved_after_linking(
 
     owner = link("U1")
     from storage.accounts import Identity, LinkMade
-    from web_oauth.front_ends import ON_LINKED_KEY
 
-    for hook in app.extensions[ON_LINKED_KEY]:
+    for hook in components_of(app).on_linked:
         hook(LinkMade(Identity("slack", slack_team.team_id, "U1"), owner.email))
     ingest.drain()
     assert services.library.list(owner).total == 2

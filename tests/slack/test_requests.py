@@ -13,14 +13,14 @@ from slack_bolt.request import BoltRequest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from bot.slack.blueprint import SLACK_KEY
-from storage.ingest import IngestWorker
+from bot.ingest.worker import IngestWorker
 from storage.library import Owner
 from storage.models import ImageRow, IngestJobRow
 from storage.services import Services
 from tests.slack.helpers import SlackSender, dm_file_event
 from tests.standins import images
 from tests.standins.slack_api import FakeSlack, Team
+from web_oauth.extensions import components_of
 
 
 @pytest.fixture
@@ -198,7 +198,7 @@ def test_over_socket_mode_bolt_saves_the_files_the_gate_saves_over_http(
         dm_file_event(slack_api, [slack_api.file_object(in_dm)]),
         dm_file_event(slack_api, [slack_api.file_object(in_channel)], channel="C1", channel_type="channel"),
     ]
-    front_end = app.extensions[SLACK_KEY]
+    front_end = components_of(app).slack
     for event in events:
         request = BoltRequest(body=slack.envelope(event), mode="socket_mode")
         assert front_end.app.dispatch(request).status == 200

@@ -19,6 +19,6 @@ def test_a_bot_token_in_the_environment_as_well_logs_no_warning_at_start(
     # `flask run` loads .env into os.environ, where Bolt looks for the token itself.
     monkeypatch.setenv("SLACK_BOT_TOKEN", slack_team.bot_token)
     with caplog.at_level(logging.WARNING):
-        front = slack_app.build(services, ChatRuntime.build(services))
+        front = slack_app.build(services, ChatRuntime.build(services), slack_app.client_for(services))
     assert front.app.client.token == slack_team.bot_token
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

@@ -14,6 +14,7 @@ from storage.models import utcnow
 from storage.services import Services
 from tests.standins.images import png
 from tests.standins.oidc import MockProvider
+from web_oauth.extensions import components_of
 from web_oauth.oidc import SCOPES, s256
 
 from .conftest import CLIENT_ID, GCHAT_USER, SLACK_USER, local
@@ -51,7 +52,7 @@ def test_link_flow_links_the_chat_identity_and_names_both_sides(
 ) -> None:
     app, services = web
     released: list[LinkMade] = []
-    app.extensions["cloudbox_on_linked"].append(released.append)
+    components_of(app).on_linked.append(released.append)
     url = link_url(services)
     assert url.startswith("http://127.0.0.1:5000/link/")
 
@@ -280,7 +281,7 @@ def test_a_failing_on_linked_hook_does_not_spoil_the_link(
     def broken(made: LinkMade) -> None:
         raise RuntimeError("front end trouble")
 
-    app.extensions["cloudbox_on_linked"].append(broken)
+    components_of(app).on_linked.append(broken)
     response = link_as(app.test_client(), google, services, "nora")
     assert response.status_code == 200
     assert services.accounts.owner_of(SLACK_USER) is not None
