@@ -113,6 +113,7 @@ def _components(services: Services) -> Components:
         step_aside=foreground.wait_idle,
         lease=settings.ingest_lease,
     )
+
     def release_waiting_files(made: LinkMade) -> None:
         worker.release(made.identity)
 

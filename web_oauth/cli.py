@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+
+from storage.consistency import ConsistencyCheck
 
 from . import admin_cli, doctor
 from .extensions import components_of, services_of
@@ -49,10 +52,6 @@ def recover_command() -> None:
 )
 def check_consistency_command(repair: bool, grace_minutes: int) -> None:
     """Compare the catalog with the bucket; exit 1 while they disagree."""
-    from datetime import timedelta
-
-    from storage.consistency import ConsistencyCheck
-
     services = services_of(current_app)
     checker = ConsistencyCheck(
         services.sessions, services.blobs, services.library, grace=timedelta(minutes=grace_minutes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, make_response, redirect, request
 
 from storage.errors import Expired, NotFound, Revoked
 
@@ -45,8 +45,6 @@ def open_share(token: str) -> Any:
 
 
 def _no_store(response: Any) -> Any:
-    from flask import make_response
-
     response = make_response(response)
     response.headers["Cache-Control"] = "no-store"
     return response
