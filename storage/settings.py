@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -160,22 +161,53 @@ class Settings:
 
 
 def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None) -> Settings:
-    problems: list[str] = []
+    read = _Reader(env)
+    instance = Path(instance_path or read.get("CLOUDBOX_INSTANCE_PATH") or "instance").resolve()
+    bucket = read.get("CLOUDBOX_BUCKET")
+    settings = Settings(
+        instance_path=instance,
+        bucket=bucket,
+        base_url=read.url("CLOUDBOX_BASE_URL", DEFAULT_BASE_URL).rstrip("/"),
+        secret_key=_secret_key(read, instance, embedded=bucket is None),
+        database_url=read.get("DATABASE_URL") or f"sqlite:///{instance / 'cloudbox.sqlite3'}",
+        **_google_cloud(read),
+        **_google_sign_in(read),
+        **_slack(read),
+        **_google_chat(read),
+        **_images(read),
+        **_sharing(read),
+        **_operations(read),
+        access=parse_policy(read.get, read.problems),
+    )
+    if read.problems:
+        raise ConfigError(read.problems)
+    return settings
 
-    def get(name: str) -> str | None:
-        value = env.get(name, "").strip()
+
+class _Reader:
+    """Reads typed values from the environment; what is wrong goes to `problems`, by name."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self._env = env
+        self.problems: list[str] = []
+
+    def get(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
         return value or None
 
-    def url(name: str, default: str | None = None) -> str | None:
-        value = get(name) or default
+    def url(self, name: str, default: str) -> str:
+        return self.optional_url(name) or default
+
+    def optional_url(self, name: str) -> str | None:
+        value = self.get(name)
         if value is not None:
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                problems.append(f"{name} must be an http(s) URL, got {value!r}")
+                self.problems.append(f"{name} must be an http(s) URL, got {value!r}")
         return value
 
-    def positive_int(name: str, default: int) -> int:
-        raw = get(name)
+    def positive_int(self, name: str, default: int) -> int:
+        raw = self.get(name)
         if raw is None:
             return default
         try:
@@ -183,140 +215,156 @@ def _parse(env: Mapping[str, str], instance_path: str | os.PathLike[str] | None)
         except ValueError:
             number = 0
         if number <= 0:
-            problems.append(f"{name} must be a positive whole number, got {raw!r}")
+            self.problems.append(f"{name} must be a positive whole number, got {raw!r}")
             return default
         return number
 
-    def optional_positive_int(name: str) -> int | None:
-        return positive_int(name, 1) if get(name) is not None else None
+    def optional_positive_int(self, name: str) -> int | None:
+        return self.positive_int(name, 1) if self.get(name) is not None else None
 
-    def whole_number(name: str, default: int) -> int:
-        raw = get(name)
+    def whole_number(self, name: str, default: int) -> int:
+        raw = self.get(name)
         if raw is None:
             return default
         if not (raw.isascii() and raw.isdigit()):
-            problems.append(f"{name} must be a whole number (0 or more), got {raw!r}")
+            self.problems.append(f"{name} must be a whole number (0 or more), got {raw!r}")
             return default
         return int(raw)
 
-    instance = Path(instance_path or get("CLOUDBOX_INSTANCE_PATH") or "instance").resolve()
-    bucket = get("CLOUDBOX_BUCKET")
-    embedded = bucket is None
+    def choice(self, name: str, default: str, allowed: tuple[str, str]) -> str:
+        value = (self.get(name) or default).lower()
+        if value not in allowed:
+            self.problems.append(f"{name} must be {allowed[0]!r} or {allowed[1]!r}, got {value!r}")
+        return value
 
-    secret_key = get("SECRET_KEY")
+    def existing_file(self, name: str) -> str | None:
+        path = self.get(name)
+        if path and not Path(path).is_file():
+            self.problems.append(f"{name} names a file that does not exist: {path}")
+        return path
+
+    def together(self, first: str, second: str) -> tuple[str | None, str | None]:
+        """Two settings that mean nothing apart (a client id and its secret)."""
+        one, other = self.get(first), self.get(second)
+        if bool(one) != bool(other):
+            self.problems.append(f"{first} and {second} must be set together")
+        return one, other
+
+
+def _secret_key(read: _Reader, instance: Path, *, embedded: bool) -> str:
+    secret_key = read.get("SECRET_KEY")
     if secret_key is None:
         if embedded:
-            secret_key = _embedded_secret_key(instance)
-        else:
-            problems.append("SECRET_KEY is required when CLOUDBOX_BUCKET is set")
-            secret_key = ""
-    elif len(secret_key) < 16:
-        problems.append("SECRET_KEY must be at least 16 characters")
+            return _embedded_secret_key(instance)
+        read.problems.append("SECRET_KEY is required when CLOUDBOX_BUCKET is set")
+        return ""
+    if len(secret_key) < 16:
+        read.problems.append("SECRET_KEY must be at least 16 characters")
+    return secret_key
 
-    creds = get("GOOGLE_APPLICATION_CREDENTIALS")
-    if creds and not Path(creds).is_file():
-        problems.append(f"GOOGLE_APPLICATION_CREDENTIALS names a file that does not exist: {creds}")
-    gchat_creds = get("GCHAT_CREDENTIALS")
-    if gchat_creds and not Path(gchat_creds).is_file():
-        problems.append(f"GCHAT_CREDENTIALS names a file that does not exist: {gchat_creds}")
 
-    oauth_id, oauth_secret = get("OAUTH_CLIENT_ID"), get("OAUTH_CLIENT_SECRET")
-    if bool(oauth_id) != bool(oauth_secret):
-        problems.append("OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET must be set together")
+def _google_cloud(read: _Reader) -> dict[str, Any]:
+    return {
+        "google_application_credentials": read.existing_file("GOOGLE_APPLICATION_CREDENTIALS"),
+        "storage_emulator_host": read.optional_url("STORAGE_EMULATOR_HOST"),
+    }
 
-    slack_id, slack_secret = get("SLACK_CLIENT_ID"), get("SLACK_CLIENT_SECRET")
-    if bool(slack_id) != bool(slack_secret):
-        problems.append("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET must be set together")
-    slack_signing, slack_bot, slack_app = (
-        get("SLACK_SIGNING_SECRET"),
-        get("SLACK_BOT_TOKEN"),
-        get("SLACK_APP_TOKEN"),
-    )
-    if (slack_bot or slack_id) and not (slack_signing or slack_app):
-        problems.append("SLACK_SIGNING_SECRET is required when a Slack token or client is set")
-    if slack_signing and not (slack_bot or slack_id):
-        problems.append("SLACK_SIGNING_SECRET is set but neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID")
-    if slack_app and not slack_app.startswith("xapp-"):
-        problems.append("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
 
-    gchat_audience = get("GCHAT_AUDIENCE")
-    if gchat_audience and not gchat_audience.isdigit():
-        url("GCHAT_AUDIENCE")
-    gchat_project = get("GCHAT_PROJECT_NUMBER")
-    if gchat_project and not (gchat_project.isascii() and gchat_project.isdigit()):
-        problems.append(f"GCHAT_PROJECT_NUMBER must be the project's number (digits), got {gchat_project!r}")
-    elif gchat_project and gchat_audience and gchat_audience.isdigit() and gchat_project != gchat_audience:
-        problems.append("GCHAT_PROJECT_NUMBER and a project-number GCHAT_AUDIENCE must be the same number")
+def _google_sign_in(read: _Reader) -> dict[str, Any]:
+    client_id, client_secret = read.together("OAUTH_CLIENT_ID", "OAUTH_CLIENT_SECRET")
+    return {
+        "oauth_client_id": client_id,
+        "oauth_client_secret": client_secret,
+        "oauth_ca_bundle": read.get("OAUTH_CA_BUNDLE"),
+        "oauth_discovery_url": read.url("OAUTH_DISCOVERY_URL", DEFAULT_OAUTH_DISCOVERY_URL),
+    }
 
-    share_links = (get("CLOUDBOX_SHARE_LINKS") or "redirect").lower()
-    if share_links not in ("redirect", "signed_url"):
-        problems.append(f"CLOUDBOX_SHARE_LINKS must be 'redirect' or 'signed_url', got {share_links!r}")
 
-    keep_location = (get("CLOUDBOX_KEEP_LOCATION") or "no").lower()
-    if keep_location not in ("yes", "no"):
-        problems.append(f"CLOUDBOX_KEEP_LOCATION must be 'yes' or 'no', got {keep_location!r}")
+def _slack(read: _Reader) -> dict[str, Any]:
+    client_id, client_secret = read.together("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    signing = read.get("SLACK_SIGNING_SECRET")
+    bot = read.get("SLACK_BOT_TOKEN")
+    app = read.get("SLACK_APP_TOKEN")
+    if (bot or client_id) and not (signing or app):
+        read.problems.append("SLACK_SIGNING_SECRET is required when a Slack token or client is set")
+    if signing and not (bot or client_id):
+        read.problems.append("SLACK_SIGNING_SECRET is set but neither SLACK_BOT_TOKEN nor SLACK_CLIENT_ID")
+    if app and not app.startswith("xapp-"):
+        read.problems.append("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
+    hosts = read.get("SLACK_FILE_HOSTS") or "files.slack.com"
+    return {
+        "slack_signing_secret": signing,
+        "slack_bot_token": bot,
+        "slack_client_id": client_id,
+        "slack_client_secret": client_secret,
+        "slack_app_token": app,
+        "slack_api_url": read.url("SLACK_API_URL", DEFAULT_SLACK_API_URL),
+        "slack_file_hosts": tuple(h.strip().lower() for h in hosts.split(",") if h.strip()),
+    }
 
-    default_ttl = timedelta(hours=positive_int("CLOUDBOX_SHARE_DEFAULT_HOURS", 24))
-    max_ttl = timedelta(hours=positive_int("CLOUDBOX_SHARE_MAX_HOURS", 7 * 24))
+
+def _google_chat(read: _Reader) -> dict[str, Any]:
+    audience = read.get("GCHAT_AUDIENCE")
+    if audience and not audience.isdigit():
+        read.optional_url("GCHAT_AUDIENCE")
+    project = read.get("GCHAT_PROJECT_NUMBER")
+    if project and not (project.isascii() and project.isdigit()):
+        read.problems.append(f"GCHAT_PROJECT_NUMBER must be the project's number (digits), got {project!r}")
+    elif project and audience and audience.isdigit() and project != audience:
+        read.problems.append(
+            "GCHAT_PROJECT_NUMBER and a project-number GCHAT_AUDIENCE must be the same number"
+        )
+    return {
+        "gchat_audience": audience,
+        "gchat_credentials": read.existing_file("GCHAT_CREDENTIALS"),
+        "gchat_certs_url": read.optional_url("GCHAT_CERTS_URL"),
+        "gchat_api_url": read.url("GCHAT_API_URL", DEFAULT_GCHAT_API_URL),
+        "gchat_command_id": read.get("GCHAT_COMMAND_ID") or "1",
+        "gchat_project_number": project,
+    }
+
+
+def _images(read: _Reader) -> dict[str, Any]:
+    """What an image may be, what a person may keep, and what decoding may cost."""
+    return {
+        "max_upload_bytes": read.positive_int("CLOUDBOX_MAX_UPLOAD_MB", 50) * 1024 * 1024,
+        "max_pixels": read.positive_int("CLOUDBOX_MAX_PIXELS", 100_000_000),
+        "decode_memory_bytes": read.positive_int("CLOUDBOX_DECODE_MEMORY_MB", 512) * 1024 * 1024,
+        "keep_location": read.choice("CLOUDBOX_KEEP_LOCATION", "no", ("yes", "no")) == "yes",
+        "quota_images": read.optional_positive_int("CLOUDBOX_QUOTA_IMAGES"),
+        "quota_bytes": (read.optional_positive_int("CLOUDBOX_QUOTA_MB") or 0) * 1024 * 1024 or None,
+    }
+
+
+def _sharing(read: _Reader) -> dict[str, Any]:
+    default_ttl = timedelta(hours=read.positive_int("CLOUDBOX_SHARE_DEFAULT_HOURS", 24))
+    max_ttl = timedelta(hours=read.positive_int("CLOUDBOX_SHARE_MAX_HOURS", 7 * 24))
     if max_ttl > MAX_SIGNED_URL_TTL:
-        problems.append("CLOUDBOX_SHARE_MAX_HOURS cannot exceed 168 (7 days, the V4 signature limit)")
+        read.problems.append("CLOUDBOX_SHARE_MAX_HOURS cannot exceed 168 (7 days, the V4 signature limit)")
         max_ttl = MAX_SIGNED_URL_TTL
     if default_ttl > max_ttl:
-        problems.append("CLOUDBOX_SHARE_DEFAULT_HOURS cannot exceed CLOUDBOX_SHARE_MAX_HOURS")
+        read.problems.append("CLOUDBOX_SHARE_DEFAULT_HOURS cannot exceed CLOUDBOX_SHARE_MAX_HOURS")
+    return {
+        "share_default_ttl": default_ttl,
+        "share_max_ttl": max_ttl,
+        "signed_url_ttl": timedelta(seconds=read.positive_int("CLOUDBOX_SIGNED_URL_SECONDS", 300)),
+        "share_links": read.choice("CLOUDBOX_SHARE_LINKS", "redirect", ("redirect", "signed_url")),
+    }
 
-    hosts = tuple(
-        h.strip().lower() for h in (get("SLACK_FILE_HOSTS") or "files.slack.com").split(",") if h.strip()
-    )
 
-    settings = Settings(
-        instance_path=instance,
-        bucket=bucket,
-        base_url=(url("CLOUDBOX_BASE_URL", DEFAULT_BASE_URL) or DEFAULT_BASE_URL).rstrip("/"),
-        secret_key=secret_key,
-        database_url=get("DATABASE_URL") or f"sqlite:///{instance / 'cloudbox.sqlite3'}",
-        google_application_credentials=creds,
-        storage_emulator_host=url("STORAGE_EMULATOR_HOST"),
-        oauth_client_id=oauth_id,
-        oauth_client_secret=oauth_secret,
-        oauth_ca_bundle=get("OAUTH_CA_BUNDLE"),
-        oauth_discovery_url=url("OAUTH_DISCOVERY_URL", DEFAULT_OAUTH_DISCOVERY_URL)
-        or DEFAULT_OAUTH_DISCOVERY_URL,
-        slack_signing_secret=slack_signing,
-        slack_bot_token=slack_bot,
-        slack_client_id=slack_id,
-        slack_client_secret=slack_secret,
-        slack_app_token=slack_app,
-        slack_api_url=url("SLACK_API_URL", DEFAULT_SLACK_API_URL) or DEFAULT_SLACK_API_URL,
-        slack_file_hosts=hosts,
-        gchat_audience=gchat_audience,
-        gchat_credentials=gchat_creds,
-        gchat_certs_url=url("GCHAT_CERTS_URL"),
-        gchat_api_url=url("GCHAT_API_URL", DEFAULT_GCHAT_API_URL) or DEFAULT_GCHAT_API_URL,
-        gchat_command_id=get("GCHAT_COMMAND_ID") or "1",
-        gchat_project_number=gchat_project,
-        max_upload_bytes=positive_int("CLOUDBOX_MAX_UPLOAD_MB", 50) * 1024 * 1024,
-        max_pixels=positive_int("CLOUDBOX_MAX_PIXELS", 100_000_000),
-        decode_memory_bytes=positive_int("CLOUDBOX_DECODE_MEMORY_MB", 512) * 1024 * 1024,
-        keep_location=keep_location == "yes",
-        quota_images=optional_positive_int("CLOUDBOX_QUOTA_IMAGES"),
-        audit_retention=timedelta(days=positive_int("CLOUDBOX_AUDIT_DAYS", 365)),
-        quota_bytes=(optional_positive_int("CLOUDBOX_QUOTA_MB") or 0) * 1024 * 1024 or None,
-        ingest_lease=timedelta(seconds=positive_int("CLOUDBOX_INGEST_LEASE_SECONDS", 30)),
-        share_default_ttl=default_ttl,
-        share_max_ttl=max_ttl,
-        signed_url_ttl=timedelta(seconds=positive_int("CLOUDBOX_SIGNED_URL_SECONDS", 300)),
-        share_links=share_links,
-        embedded_port=positive_int("CLOUDBOX_EMBEDDED_GCS_PORT", 1)
-        if get("CLOUDBOX_EMBEDDED_GCS_PORT")
-        else 0,
-        rate_limit_storage=get("CLOUDBOX_RATE_LIMIT_STORAGE"),
-        proxy_hops=whole_number("CLOUDBOX_PROXY_HOPS", 0),
-        slow_bodies=positive_int("CLOUDBOX_SLOW_BODIES", 8),
-        access=parse_policy(get, problems),
+def _operations(read: _Reader) -> dict[str, Any]:
+    """How the process runs: the queue's lease, the audit log, proxies, limits, the embedded store."""
+    embedded_port = (
+        read.positive_int("CLOUDBOX_EMBEDDED_GCS_PORT", 1) if read.get("CLOUDBOX_EMBEDDED_GCS_PORT") else 0
     )
-    if problems:
-        raise ConfigError(problems)
-    return settings
+    return {
+        "audit_retention": timedelta(days=read.positive_int("CLOUDBOX_AUDIT_DAYS", 365)),
+        "ingest_lease": timedelta(seconds=read.positive_int("CLOUDBOX_INGEST_LEASE_SECONDS", 30)),
+        "embedded_port": embedded_port,
+        "rate_limit_storage": read.get("CLOUDBOX_RATE_LIMIT_STORAGE"),
+        "proxy_hops": read.whole_number("CLOUDBOX_PROXY_HOPS", 0),
+        "slow_bodies": read.positive_int("CLOUDBOX_SLOW_BODIES", 8),
+    }
 
 
 def _embedded_secret_key(instance: Path) -> str:
