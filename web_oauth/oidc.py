@@ -201,26 +201,8 @@ class OidcClient:
             body = flow.fetch_token(
                 code=code, include_client_id=True, timeout=HTTP_TIMEOUT, verify=self._verify
             )
-        except InsecureTransportError:
-            raise _not_https() from None
-        except oauth2_errors.InvalidGrantError:
-            raise OidcError(
-                "This sign-in could not be completed (the code was already used or has expired). "
-                "Please start again.",
-                "token endpoint: invalid_grant",
-            ) from None
-        except oauth2_errors.OAuth2Error as exc:
-            raise OidcError(
-                "Google did not accept this sign-in. Please start again.",
-                f"token endpoint answered {exc.status_code} {str(exc.error)[:40]}",
-                status=502,
-            ) from None
-        except requests.RequestException as exc:
-            raise OidcError(
-                "Google did not answer. Please try again in a minute.",
-                f"token endpoint unreachable: {type(exc).__name__}",
-                status=502,
-            ) from None
+        except (InsecureTransportError, oauth2_errors.OAuth2Error, requests.RequestException) as exc:
+            raise _token_endpoint_error(exc) from None
         id_token = body.get("id_token")
         if not isinstance(id_token, str) or not id_token:
             raise OidcError(
@@ -319,6 +301,29 @@ def _accepted_issuers(issuer: str) -> set[str]:
 
 def _not_https() -> OidcError:
     return OidcError("Google sign-in is misconfigured.", "the provider's endpoints are not https", status=503)
+
+
+def _token_endpoint_error(exc: Exception) -> OidcError:
+    """What the person is told when the code could not be traded, and what the log says."""
+    if isinstance(exc, InsecureTransportError):
+        return _not_https()
+    if isinstance(exc, oauth2_errors.InvalidGrantError):
+        return OidcError(
+            "This sign-in could not be completed (the code was already used or has expired). "
+            "Please start again.",
+            "token endpoint: invalid_grant",
+        )
+    if isinstance(exc, oauth2_errors.OAuth2Error):
+        return OidcError(
+            "Google did not accept this sign-in. Please start again.",
+            f"token endpoint answered {exc.status_code} {str(exc.error)[:40]}",
+            status=502,
+        )
+    return OidcError(
+        "Google did not answer. Please try again in a minute.",
+        f"token endpoint unreachable: {type(exc).__name__}",
+        status=502,
+    )
 
 
 def _unverified(reason: str) -> OidcError:
