@@ -5,6 +5,8 @@ Shared by the `doctor` CLI command and the setup page shown while CloudBox is un
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -15,6 +17,8 @@ from storage import db
 from storage.services import Services
 
 from .oidc import OidcClient
+
+CHECKS_SECONDS = 10.0  # how long one offline run of the checks answers every set-up page visit
 
 OK, MISSING, FAILED, INFO = "ok", "missing", "failed", "info"
 
@@ -146,3 +150,20 @@ def _db_name(url: str) -> str:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [""])[0][:200]
+
+
+class RecentChecks:
+    """The offline checks, run at most once every CHECKS_SECONDS: the set-up page shows them to
+    every visitor, and its visits must not turn into a stream of probes of the bucket."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at = float("-inf")
+        self._checks: list[Check] = []
+
+    def get(self, services: Services) -> list[Check]:
+        with self._lock:  # one run at a time; visits meanwhile wait for it and share its result
+            if time.monotonic() - self._at >= CHECKS_SECONDS:
+                self._checks = run_checks(services, network=False)
+                self._at = time.monotonic()
+            return self._checks

@@ -18,6 +18,7 @@ from bot.slack.app import SlackFrontEnd
 from storage.accounts import LinkMade
 from storage.services import Services
 
+from .doctor import RecentChecks
 from .foreground import Foreground
 from .oidc import OidcClient
 
@@ -38,6 +39,7 @@ class Components:
     # Called with each link the web flow makes: the worker saves what waited for it, and each
     # chat front end tells the person which Google account is now linked.
     on_linked: list[Callable[[LinkMade], None]] = field(default_factory=list)
+    recent_checks: RecentChecks = field(default_factory=RecentChecks)  # what /setup shows
 
 
 def install(app: Flask, built: Components) -> None:

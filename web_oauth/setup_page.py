@@ -8,22 +8,17 @@ result is reused for a few seconds, so repeated visits cannot turn into a stream
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, render_template
+from flask import Blueprint, Flask, abort, render_template
 
 from storage.services import Services
 
-from . import doctor, local_signin
-from .extensions import services
+from . import local_signin
+from .extensions import components, services
 from .gallery import home
 
 bp = Blueprint("setup", __name__)
-
-CHECKS_SECONDS = 10.0  # how long one run of the checks answers every visit
-_CHECKS_KEY = "cloudbox_setup_checks"
 
 
 @bp.get("/setup")
@@ -31,7 +26,8 @@ def checklist() -> Any:
     services = _services()
     if services.settings.google_oauth_enabled:
         abort(404)  # configured: what it would show is the admin's business (`doctor`)
-    return render_template("setup.html", checks=_recent_checks(services), embedded=services.settings.embedded)
+    checks = components().recent_checks.get(services)
+    return render_template("setup.html", checks=checks, embedded=services.settings.embedded)
 
 
 def index() -> Any:
@@ -44,23 +40,6 @@ def _services() -> Services:
     return services()
 
 
-class _RecentChecks:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.at = float("-inf")
-        self.checks: list[doctor.Check] = []
-
-
-def _recent_checks(services: Services) -> list[doctor.Check]:
-    recent: _RecentChecks = current_app.extensions[_CHECKS_KEY]
-    with recent.lock:  # one run at a time; visits meanwhile wait for it and share its result
-        if time.monotonic() - recent.at >= CHECKS_SECONDS:
-            recent.checks = doctor.run_checks(services, network=False)
-            recent.at = time.monotonic()
-        return recent.checks
-
-
 def init_app(app: Flask) -> None:
-    app.extensions[_CHECKS_KEY] = _RecentChecks()
     app.register_blueprint(bp)
     app.add_url_rule("/", "index", index)
