@@ -18,13 +18,11 @@ import click
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot.gchat import blueprint as gchat_blueprint
-from bot.ingest.platform import ChatPlatform
+from bot.front_end import ChatFrontEnd
+from bot.gchat import front_end as gchat_front_end
 from bot.ingest.worker import IngestWorker
 from bot.runtime import ChatRuntime
 from bot.slack import app as slack_app
-from bot.slack import blueprint as slack_blueprint
-from bot.slack import socket_mode
 from storage.accounts import LinkMade
 from storage.services import Services
 from storage.settings import ConfigError, Settings
@@ -61,11 +59,9 @@ def create_app(
     setup_page.init_app(app)
     cli.init_app(app)
     browser.init_app(app, services)  # Google sign-in and linking, /s/<token>, the gallery
-    if built.gchat is not None:
-        app.register_blueprint(gchat_blueprint.make_blueprint(built.gchat))  # POST /gchat/events
-    slack_secret = settings.slack_signing_secret
-    if built.slack is not None and slack_secret:
-        app.register_blueprint(slack_blueprint.make_blueprint(built.slack))  # POST /slack/events
+    for front_end in built.front_ends.values():
+        if (routes := front_end.blueprint()) is not None:
+            app.register_blueprint(routes)  # POST /slack/events, POST /gchat/events
     security.init_limits(app, security.limiter(app, services))  # after every blueprint
 
     # WSGI wrappers, innermost first.
@@ -73,8 +69,8 @@ def create_app(
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
-    if built.slack is not None and slack_secret:
-        app.wsgi_app = slack_blueprint.event_gate(app.wsgi_app, built.slack, built.chat, slack_secret)  # type: ignore[method-assign]
+    for front_end in built.front_ends.values():
+        app.wsgi_app = front_end.wrap(app.wsgi_app)  # type: ignore[method-assign]  # Slack's event gate
     # While requests are in flight, background ingestion in this process steps aside for them.
     app.wsgi_app = CountingRequests(app.wsgi_app, built.foreground)  # type: ignore[method-assign]
     # Outermost, so every body (the Slack gate reads its own first) arrives in time or not at all.
@@ -86,29 +82,24 @@ def create_app(
     return app
 
 
+# Each chat platform: one line. A factory returns None when the settings do not enable it.
+CHAT_FRONT_ENDS: tuple[Callable[[Services, ChatRuntime], ChatFrontEnd | None], ...] = (
+    slack_app.front_end,
+    gchat_front_end.front_end,
+)
+
+
 def _components(services: Services) -> Components:
     """Every part of the process, each built once."""
     settings = services.settings
     chat = ChatRuntime.build(services)
-    slack = (
-        slack_app.build(services, chat, slack_app.client_for(services)) if settings.slack_enabled else None
-    )
-    gchat = (
-        gchat_blueprint.build(services, chat, gchat_blueprint.api_for(services))
-        if settings.gchat_enabled
-        else None
-    )
-    platforms: dict[str, ChatPlatform] = {}
-    if slack is not None:
-        platforms["slack"] = slack
-    if gchat is not None:
-        platforms["gchat"] = gchat.handler
+    front_ends = {f.name: f for f in (build(services, chat) for build in CHAT_FRONT_ENDS) if f is not None}
     foreground = Foreground()
     worker = IngestWorker(
         chat.queue,
         services.library,
         services.accounts,
-        platforms,
+        front_ends,
         doorbell=chat.doorbell,
         step_aside=foreground.wait_idle,
         lease=settings.ingest_lease,
@@ -117,20 +108,14 @@ def _components(services: Services) -> Components:
     def release_waiting_files(made: LinkMade) -> None:
         worker.release(made.identity)
 
-    on_linked: list[Callable[[LinkMade], None]] = [release_waiting_files]
-    if gchat is not None:
-        on_linked.append(gchat.handler.tell_linked)
-    if slack is not None:
-        on_linked.append(slack.delivery.tell_linked)
     return Components(
         services=services,
         chat=chat,
         worker=worker,
         foreground=foreground,
-        slack=slack,
-        gchat=gchat,
+        front_ends=front_ends,
         oidc=OidcClient.from_settings(settings),
-        on_linked=on_linked,
+        on_linked=[release_waiting_files, *(f.tell_linked for f in front_ends.values())],
     )
 
 
@@ -143,11 +128,14 @@ def _start_background_work(app: Flask, built: Components) -> bool:
     if app.config.get("CLOUDBOX_INGEST_THREADS", True):
         built.worker.start()
         atexit.register(built.worker.stop)
-    app_token = built.services.settings.slack_app_token
-    if built.slack is None or not app_token or _one_off_command():
+    if _one_off_command():
         return False
-    atexit.register(socket_mode.connect(built.slack.app, app_token).close)
-    return True
+    connected = False
+    for front_end in built.front_ends.values():
+        if (close := front_end.connect()) is not None:
+            atexit.register(close)
+            connected = True
+    return connected
 
 
 def _one_off_command() -> bool:

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 
 from flask import Flask, current_app
 
-from bot.gchat.blueprint import GchatBot
+from bot.front_end import ChatFrontEnd
 from bot.ingest.worker import IngestWorker
 from bot.runtime import ChatRuntime
-from bot.slack.app import SlackFrontEnd
 from storage.accounts import LinkMade
 from storage.services import Services
 
@@ -33,8 +32,7 @@ class Components:
     chat: ChatRuntime
     worker: IngestWorker
     foreground: Foreground
-    slack: SlackFrontEnd | None = None
-    gchat: GchatBot | None = None
+    front_ends: dict[str, ChatFrontEnd] = field(default_factory=dict)  # by platform name
     oidc: OidcClient | None = None  # None until Google sign-in is configured
     # Called with each link the web flow makes: the worker saves what waited for it, and each
     # chat front end tells the person which Google account is now linked.

@@ -7,12 +7,13 @@ value from its Settings so that nothing past the composition root reads the envi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from flask import Blueprint
 from slack_bolt import App
 from slack_bolt.logger import messages as bolt_messages
 from slack_sdk import WebClient
@@ -21,10 +22,11 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from bot.core.commands import Actor
 from bot.ingest.platform import Outcome
 from bot.runtime import ChatRuntime
+from storage.accounts import LinkMade
 from storage.ingest_queue import Job
 from storage.services import Services
 
-from . import commands, home, ingestion, install
+from . import blueprint, commands, home, ingestion, install, socket_mode
 from .access import SlackAccess, installed_workspaces, single_workspace
 from .delivery import SlackDelivery
 from .fetcher import SlackFetcher
@@ -41,7 +43,7 @@ _sdk_log.setLevel(logging.INFO)
 
 @dataclass
 class SlackFrontEnd:
-    """The Bolt app and its parts; also the Slack `ChatPlatform` of the ingest worker."""
+    """The Bolt app and its parts: the Slack `ChatFrontEnd` (see bot/front_end.py)."""
 
     app: App
     tokens: TokenSource
@@ -49,6 +51,13 @@ class SlackFrontEnd:
     delivery: SlackDelivery
     home: home.HomeView
     access: SlackAccess
+    chat: ChatRuntime
+    signing_secret: str | None  # None: Socket Mode only, no HTTP route
+    app_token: str | None  # set: Socket Mode
+
+    @property
+    def name(self) -> str:
+        return "slack"
 
     def fetch(self, job: Job) -> AbstractContextManager[BinaryIO]:
         return self.fetcher(job)
@@ -58,6 +67,29 @@ class SlackFrontEnd:
 
     def ask_to_link(self, jobs: list[Job]) -> None:
         self.delivery.ask_to_link(jobs)
+
+    def tell_linked(self, made: LinkMade) -> None:
+        self.delivery.tell_linked(made)
+
+    def blueprint(self) -> Blueprint | None:
+        return blueprint.make_blueprint(self.app) if self.signing_secret else None
+
+    def wrap(self, wsgi_app: Any) -> Any:
+        if not self.signing_secret:
+            return wsgi_app
+        return blueprint.event_gate(wsgi_app, self.access, self.chat, self.signing_secret)
+
+    def connect(self) -> Callable[[], None] | None:
+        if not self.app_token:
+            return None
+        return socket_mode.connect(self.app, self.app_token).close
+
+
+def front_end(services: Services, chat: ChatRuntime) -> SlackFrontEnd | None:
+    """The Slack front end when Slack is configured, over the process's one Web API client."""
+    if not services.settings.slack_enabled:
+        return None
+    return build(services, chat, client_for(services))
 
 
 def web_client(base_url: str, token: str | None = None) -> WebClient:
@@ -128,7 +160,17 @@ def build(
     ingestion.register(app, chat.queue, chat.doorbell)  # before commands: first match wins
     commands.register(app, chat.core, on_home_action=view.publish)
     home.register(app, view)
-    return SlackFrontEnd(app, tokens, fetcher, delivery, view, access)
+    return SlackFrontEnd(
+        app,
+        tokens,
+        fetcher,
+        delivery,
+        view,
+        access,
+        chat,
+        signing_secret=settings.slack_signing_secret,
+        app_token=settings.slack_app_token,
+    )
 
 
 _ENVIRONMENT_TOKEN_WARNINGS = {

@@ -10,17 +10,18 @@ import functools
 from typing import Any
 
 from flask import Blueprint, Response, request
+from slack_bolt import App
 from slack_bolt.adapter.flask import SlackRequestHandler
 
 from bot.runtime import ChatRuntime
 
 from . import ingestion, install
-from .app import SlackFrontEnd
+from .access import SlackAccess
 from .gate import SlackEventGate
 
 
-def make_blueprint(front_end: SlackFrontEnd) -> Blueprint:
-    handler = SlackRequestHandler(front_end.app)
+def make_blueprint(app: App) -> Blueprint:
+    handler = SlackRequestHandler(app)
     bp = Blueprint("slack", __name__, url_prefix="/slack")
 
     # SlackEventGate (installed with this blueprint) has verified every request that gets here.
@@ -28,7 +29,7 @@ def make_blueprint(front_end: SlackFrontEnd) -> Blueprint:
     def events() -> Response:
         return handler.handle(request)
 
-    if front_end.app.oauth_flow is not None:
+    if app.oauth_flow is not None:
 
         @bp.get(install.INSTALL_PATH.removeprefix("/slack"))
         def install_page() -> Response:
@@ -41,11 +42,11 @@ def make_blueprint(front_end: SlackFrontEnd) -> Blueprint:
     return bp
 
 
-def event_gate(wsgi_app: Any, front_end: SlackFrontEnd, chat: ChatRuntime, signing_secret: str) -> Any:
+def event_gate(wsgi_app: Any, access: SlackAccess, chat: ChatRuntime, signing_secret: str) -> Any:
     """WSGI middleware that verifies Slack's requests and saves files before Bolt sees them."""
     return SlackEventGate(
         wsgi_app,
         signing_secret=signing_secret,
-        files_to_save=front_end.access.files_to_save(ingestion.files_to_save),
+        files_to_save=access.files_to_save(ingestion.files_to_save),
         persist=functools.partial(ingestion.persist, chat.queue, chat.doorbell),
     )

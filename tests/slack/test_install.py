@@ -99,13 +99,13 @@ def test_two_workspaces_install_use_their_own_tokens_and_uninstall(
         reply = slack_api.wait_for("response_url", lambda c, u=url: u.endswith(c.path))[0]
         assert f"{team.team_id}@example.com" in reply.args["text"]
 
-    store = components_of(app).slack.tokens
+    store = components_of(app).front_ends["slack"].tokens
     assert store.for_team("T0101") == one.bot_token
     # Slack revokes the token, then tells the app; the clean-up is done before the 200.
     del slack_api.teams[one.bot_token]
     uninstall = SlackSender(flask_transport(client), one, slack_api)
     assert uninstall.event({"type": "app_uninstalled"}).status == 200
-    installations = components_of(app).slack.app.installation_store
+    installations = components_of(app).front_ends["slack"].app.installation_store
     assert installations.find_bot(enterprise_id=None, team_id="T0101") is None
     assert installations.find_bot(enterprise_id=None, team_id="T0202") is not None
     with pytest.raises(Rejected, match="no longer installed"):

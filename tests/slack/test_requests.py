@@ -198,7 +198,7 @@ def test_over_socket_mode_bolt_saves_the_files_the_gate_saves_over_http(
         dm_file_event(slack_api, [slack_api.file_object(in_dm)]),
         dm_file_event(slack_api, [slack_api.file_object(in_channel)], channel="C1", channel_type="channel"),
     ]
-    front_end = components_of(app).slack
+    front_end = components_of(app).front_ends["slack"]
     for event in events:
         request = BoltRequest(body=slack.envelope(event), mode="socket_mode")
         assert front_end.app.dispatch(request).status == 200
