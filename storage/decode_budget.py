@@ -14,9 +14,23 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from prometheus_client import Gauge
+
 from .errors import Rejected, StorageUnavailable
 
 MIB = 1024 * 1024
+
+# For /metrics: summed over the live processes of a gunicorn service.
+IN_USE = Gauge(
+    "cloudbox_decode_budget_bytes_in_use",
+    "Decode memory reserved by decodes running now.",
+    multiprocess_mode="livesum",
+)
+WAITING = Gauge(
+    "cloudbox_decode_budget_waiting",
+    "Decodes waiting for room in the decode memory budget.",
+    multiprocess_mode="livesum",
+)
 
 
 class DecodeBudget:
@@ -51,6 +65,7 @@ class DecodeBudget:
         ticket = object()
         with self._changed:
             self._queue.append(ticket)
+            WAITING.inc()
             try:
                 # First in, first out: a large decode is not starved by a stream of small ones.
                 fits = self._changed.wait_for(
@@ -59,18 +74,21 @@ class DecodeBudget:
                 )
             finally:
                 self._queue.remove(ticket)
+                WAITING.dec()
                 self._changed.notify_all()
             if not fits:
                 raise StorageUnavailable(
                     "CloudBox is busy reading other images; please try again in a minute."
                 )
             self._in_use += nbytes
+            IN_USE.inc(nbytes)
         try:
             yield
         finally:
             _return_freed_memory()
             with self._changed:
                 self._in_use -= nbytes
+                IN_USE.dec(nbytes)
                 self._changed.notify_all()
 
 

@@ -20,11 +20,11 @@ import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, and_, delete, or_, select, update
+from sqlalchemy import Engine, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .accounts import Identity
@@ -95,6 +95,18 @@ class Job:
             waited_for_link=row.waited_for_link,
             created_at=row.created_at,
         )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Jobs not finished yet, by status, and how long the oldest runnable one has waited."""
+
+    counts: dict[JobStatus, int]
+    oldest_seconds: float | None
+
+    @property
+    def unfinished(self) -> int:
+        return sum(self.counts.values())
 
 
 @dataclass(frozen=True)
@@ -386,6 +398,25 @@ class IngestQueue:
             ).all()
         return [(batch, platform) for batch, platform in rows]
 
+    def backlog(self) -> Backlog:
+        """What is waiting: read on the (status, lease_until) index, so finished jobs cost nothing."""
+        unfinished = (*RUNNABLE, JobStatus.WAITING_LINK)
+        with self._sessions() as session:
+            rows = session.execute(
+                select(IngestJobRow.status, func.count(), func.min(IngestJobRow.created_at))
+                .where(IngestJobRow.status.in_(unfinished))
+                .group_by(IngestJobRow.status)
+            ).all()
+        counts = {status: 0 for status in unfinished}
+        oldest: datetime | None = None
+        for status, count, created in rows:
+            counts[JobStatus(status)] = count
+            if JobStatus(status) in RUNNABLE and created is not None:
+                created = _aware(created)
+                oldest = created if oldest is None else min(oldest, created)
+        waited = (self._now() - oldest).total_seconds() if oldest is not None else None
+        return Backlog(counts, waited)
+
     def get(self, job_id: int) -> Job:
         with self._sessions() as session:
             return Job.from_row(session.get_one(IngestJobRow, job_id))
@@ -436,3 +467,8 @@ def _job_values(f: IncomingFile, now: datetime) -> dict[str, Any]:
         "created_at": now,
         "updated_at": now,
     }
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone-aware columns; they were written in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

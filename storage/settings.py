@@ -100,6 +100,10 @@ class Settings:
     # one more is refused with 503, so the other server threads stay free. Keep it below the
     # server's threads per process.
     slow_bodies: int = 8
+    # The bearer token a Prometheus scrape of /metrics must send; None: no /metrics at all.
+    metrics_token: str | None = None
+    log_format: str = "text"  # "json": one JSON object per line, as Cloud Logging reads them
+    google_cloud_project: str | None = None  # names the trace of JSON log lines
     # Who may sign in, link and send images (CLOUDBOX_ALLOWED_*, CLOUDBOX_LINK_MISMATCH).
     access: AccessPolicy = AccessPolicy()
 
@@ -364,7 +368,17 @@ def _operations(read: _Reader) -> dict[str, Any]:
         "rate_limit_storage": read.get("CLOUDBOX_RATE_LIMIT_STORAGE"),
         "proxy_hops": read.whole_number("CLOUDBOX_PROXY_HOPS", 0),
         "slow_bodies": read.positive_int("CLOUDBOX_SLOW_BODIES", 8),
+        "metrics_token": _metrics_token(read),
+        "log_format": read.choice("CLOUDBOX_LOG_FORMAT", "text", ("text", "json")),
+        "google_cloud_project": read.get("GOOGLE_CLOUD_PROJECT"),
     }
+
+
+def _metrics_token(read: _Reader) -> str | None:
+    token = read.get("CLOUDBOX_METRICS_TOKEN")
+    if token is not None and len(token) < 16:
+        read.problems.append("CLOUDBOX_METRICS_TOKEN must be at least 16 characters")
+    return token
 
 
 def _embedded_secret_key(instance: Path) -> str:

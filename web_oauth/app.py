@@ -27,7 +27,18 @@ from storage.accounts import LinkMade
 from storage.services import Services
 from storage.settings import ConfigError, Settings
 
-from . import browser, cli, extensions, health, request_logs, security, setup_page, startup
+from . import (
+    browser,
+    cli,
+    extensions,
+    health,
+    log_format,
+    metrics,
+    request_logs,
+    security,
+    setup_page,
+    startup,
+)
 from .extensions import Components, services_of
 from .foreground import CountingRequests, Foreground
 from .oidc import OidcClient
@@ -47,6 +58,8 @@ def create_app(
     """Build the CloudBox web app. Tests pass their own settings or services."""
     _configure_logging()
     settings = services.settings if services is not None else settings or _settings_from_env()
+    if settings.log_format == "json":
+        log_format.install(settings.google_cloud_project)
     app = _flask_app(settings, test_config)
     if services is None:
         services = Services.build(settings)
@@ -56,6 +69,7 @@ def create_app(
     extensions.install(app, built)
 
     health.init_app(app)
+    metrics.init_app(app)  # 404 unless CLOUDBOX_METRICS_TOKEN is set
     setup_page.init_app(app)
     cli.init_app(app)
     browser.init_app(app, services)  # Google sign-in and linking, /s/<token>, the gallery

@@ -9,6 +9,7 @@ from flask import Blueprint, make_response, redirect, request
 
 from storage.errors import Expired, NotFound, Revoked
 
+from .metrics import SHARE_VIEWS
 from .people import services
 from .security import error_page
 
@@ -32,11 +33,14 @@ def open_share(token: str) -> Any:
             raise NotFound("This link does not exist.")
         previewer = bool(_LINK_PREVIEWERS.search(request.headers.get("User-Agent", "")))
         _share, url = services().library.open_share(token, count_view=not previewer)
+        SHARE_VIEWS.labels("preview" if previewer else "counted").inc()
     except NotFound:
+        SHARE_VIEWS.labels("gone").inc()
         response = error_page(
             "Link not found", "This link does not exist. Check that it was copied completely.", 404
         )
     except (Revoked, Expired) as exc:
+        SHARE_VIEWS.labels("gone").inc()
         response = error_page("Link no longer works", exc.message + " Ask the sender for a new one.", 410)
     else:
         # 303: the visitor's browser fetches the image from storage with a URL valid for minutes.

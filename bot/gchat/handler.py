@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 from bot.core.commands import Actor, Help, Invalid, parse
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
+from bot.ingest import metrics
 from bot.ingest.doorbell import Doorbell
 from bot.ingest.platform import Outcome
 from storage.accounts import Accounts, ChatProfile, Identity, LinkMade
@@ -150,6 +151,7 @@ class GchatHandler:
         ]
         added = self._queue.enqueue(files)  # persisted before we answer: survives a crash
         self._doorbell.ring()
+        metrics.ACKS.labels(PLATFORM).inc()
         if not linked:
             if event.config_complete_url:
                 return self._request_config(event, identity)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
@@ -19,7 +20,7 @@ from storage.errors import NotFound, Rejected, StorageUnavailable
 from storage.ingest_queue import FINISHED, IngestQueue, Job, JobStatus
 from storage.library import Image, Library, Owner, Source
 
-from . import retry
+from . import metrics, retry
 from .doorbell import Doorbell
 from .platform import ChatPlatform, Outcome
 
@@ -140,8 +141,15 @@ class IngestWorker:
     # -- one job --------------------------------------------------------------------------
 
     def process(self, job: Job) -> None:
+        started = time.perf_counter()
         with self._lease_kept(job):
-            self._process(job)
+            outcome = self._process(job)
+        platform = job.identity.platform
+        metrics.JOB_SECONDS.labels(platform, outcome).observe(time.perf_counter() - started)
+        if outcome in ("saved", "refused", "gave_up"):
+            metrics.JOB_ATTEMPTS.labels(platform).observe(job.attempts)
+        if outcome in ("refused", "retried", "gave_up"):
+            metrics.FAILURES.labels(platform, outcome).inc()
 
     @contextmanager
     def _lease_kept(self, job: Job) -> Iterator[None]:
@@ -170,27 +178,32 @@ class IngestWorker:
             done.set()
             keeper.join()
 
-    def _process(self, job: Job) -> None:
+    def _process(self, job: Job) -> str:
+        """Work one job; what became of it, in a word (for the metrics)."""
         platform = self._platforms.get(job.identity.platform)
         if platform is None:
             self.queue.retry_later(job, timedelta(minutes=1), "no handler for this platform in this process")
-            return
+            return "elsewhere"
         owner = self._accounts.owner_of(job.identity)
         if owner is None:
             self.queue.park_until_linked(job)
             self._maybe_report(job.batch, platform)
-            return
+            return "waiting_link"
+        outcome = "saved"
         try:
             image, created = self._save(job, owner, platform)
         except Rejected as exc:
             self.queue.finish(job, status=JobStatus.FAILED, result=exc.message)
+            outcome = "refused"
         except Exception as exc:  # transient: the download or the bucket failed
             if not self._failed_for_good(job, exc):
-                return
+                return "retried"
+            outcome = "gave_up"
         else:
             status = "created" if created else "existing"
             self.queue.finish(job, status=JobStatus.DONE, result=status, image_id=image.id)
         self._maybe_report(job.batch, platform)
+        return outcome
 
     def _save(self, job: Job, owner: Owner, platform: ChatPlatform) -> tuple[Image, bool]:
         with platform.fetch(job) as stream:

@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
+from bot.ingest import metrics
 from bot.ingest.doorbell import Doorbell
 from storage.ingest_queue import IncomingFile, IngestQueue
 
@@ -118,8 +119,11 @@ def persist(queue: IngestQueue, doorbell: Doorbell, files: list[IncomingFile]) -
 
     A failure raises, the event is answered 500, and Slack delivers it again.
     """
-    if files and queue.enqueue(files):
+    if not files:
+        return
+    if queue.enqueue(files):
         doorbell.ring()
+    metrics.ACKS.labels("slack").inc()
 
 
 def register(app: App, queue: IngestQueue, doorbell: Doorbell) -> None:
@@ -153,6 +157,8 @@ def register(app: App, queue: IngestQueue, doorbell: Doorbell) -> None:
         )
         added = queue.enqueue(files) if files else 0
         ack()
+        if files:
+            metrics.ACKS.labels("slack").inc()
         if added:
             doorbell.ring()
         elif not files:
