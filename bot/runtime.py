@@ -44,7 +44,7 @@ class ChatRuntime:
 
         queue = IngestQueue(services.sessions)
         return cls(
-            core=CommandCore(services.library, services.accounts, link_url=link_url),
+            core=CommandCore(services.library, services.shares, services.accounts, link_url=link_url),
             queue=queue,
             worker=IngestWorker(
                 queue,

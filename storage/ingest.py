@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from .accounts import Accounts, Identity
 from .db import transaction
 from .errors import NotFound, Rejected, StorageError, StorageUnavailable
-from .library import Image, Library, Owner, Source
+from .library import Library
+from .model import Image, Owner, Source
 from .models import IngestJobRow, utcnow
 
 log = logging.getLogger(__name__)

@@ -31,7 +31,7 @@ def open_share(token: str) -> Any:
         if not _TOKEN_RE.match(token):
             raise NotFound("This link does not exist.")
         previewer = bool(_LINK_PREVIEWERS.search(request.headers.get("User-Agent", "")))
-        _share, url = services().library.open_share(token, count_view=not previewer)
+        _share, url = services().shares.open_share(token, count_view=not previewer)
     except NotFound:
         response = error_page(
             "Link not found", "This link does not exist. Check that it was copied completely.", 404

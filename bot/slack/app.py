@@ -96,7 +96,9 @@ def build(
     )
     delivery = SlackDelivery(worker_client, tokens, chat.core)
     chat.profiles["slack"] = SlackProfiles(worker_client, tokens)
-    view = home.HomeView(services.library, services.accounts, lambda who: chat.link_url(Actor(who)))
+    view = home.HomeView(
+        services.library, services.shares, services.accounts, lambda who: chat.link_url(Actor(who))
+    )
 
     ingestion.register(app, chat.queue, chat.worker)  # before commands: first match wins
     commands.register(app, chat.core, on_home_action=view.publish)

@@ -26,10 +26,12 @@ from storage.accounts import Accounts, Identity
 from storage.blobstore import GcsBlobStore, UrlSigner, retry_policy
 from storage.consistency import ConsistencyCheck
 from storage.ingest import FINISHED, IncomingFile, IngestQueue, IngestWorker, Job, Outcome
-from storage.library import Library, Owner
+from storage.library import Library
+from storage.model import Owner
 from storage.models import ImageRow, IngestJobRow
 from storage.services import Services
 from storage.settings import Settings
+from storage.sql_catalog import SqlCatalog
 from tests.standins import images
 from tests.standins.faultproxy import FaultPlan, FaultProxy
 
@@ -167,7 +169,7 @@ def build_stack(
     retry = retry_policy(initial=0.01, maximum=0.1, timeout=retry_seconds)
     blobs = GcsBlobStore(gcs_client(proxy.url), bucket, UrlSigner(None), retry=retry)
     direct = GcsBlobStore(gcs_client(gcs_url), bucket, UrlSigner(None))
-    library = Library(sessions, blobs)
+    library = Library(SqlCatalog(sessions), blobs)
     accounts = Accounts(sessions)
     owner = accounts.ensure_account("100000000000000000777", "alice@example.com")
     accounts.link(SENDER, owner)
@@ -205,7 +207,7 @@ def run_fault_scenario(
         figures.extra["requests"] = stack.proxy.log.requests
         figures.extra["faults"] = dict(stack.proxy.log.injected)
         figures.extra["outcomes"] = [o for report in stack.chat.reports for o in report]
-        settle(figures, stack.sessions, stack.direct, Library(stack.sessions, stack.direct))
+        settle(figures, stack.sessions, stack.direct, Library(SqlCatalog(stack.sessions), stack.direct))
     finally:
         stack.close()
     return figures
