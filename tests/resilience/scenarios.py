@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage import db
 from storage.accounts import Accounts, Identity
-from storage.blobstore import GcsBlobStore, UrlSigner, retry_policy
+from storage.blobstore import BlobStore, GcsBlobStore, UrlSigner, retry_policy
 from storage.consistency import ConsistencyCheck
 from storage.ingest import FINISHED, IncomingFile, IngestQueue, IngestWorker, Job, Outcome
 from storage.library import Library
@@ -80,7 +80,7 @@ def incoming(count: int, seed: int) -> tuple[dict[str, bytes], list[IncomingFile
     return files, batches
 
 
-def settle(figures: Figures, sessions: sessionmaker[Session], blobs: GcsBlobStore, library: Library) -> None:
+def settle(figures: Figures, sessions: sessionmaker[Session], blobs: BlobStore, library: Library) -> None:
     """Count what was kept, against a fault-free view of the bucket."""
     checker = ConsistencyCheck(sessions, blobs, library, grace=timedelta(0))
     report = checker.check()
