@@ -137,7 +137,7 @@ def _floor_rows(
     target: float,
 ) -> list[Row]:
     seeded, engine, owner = seed_catalog(f"sqlite:///{work / (path.stem + '.sqlite3')}", 0)
-    library = Library(seeded._sessions, store, LibraryPolicy(max_upload_bytes=200 * MIB))
+    library = Library(seeded.catalog, store, LibraryPolicy(max_upload_bytes=200 * MIB))
     uploads: list[float] = []
     puts: list[float] = []
     decodes: list[float] = []
@@ -206,7 +206,7 @@ def _child_upload(url: str, bucket: str, work: str, path: str) -> int:
     store = make_store(SimpleNamespace(url=url), bucket, Path(work) / "key.json")  # type: ignore[arg-type]
     catalog = Path(work) / f"child-{Path(path).stem}.sqlite3"
     seeded, engine, owner = seed_catalog(f"sqlite:///{catalog}", 0)
-    library = Library(seeded._sessions, store, LibraryPolicy(max_upload_bytes=200 * MIB))
+    library = Library(seeded.catalog, store, LibraryPolicy(max_upload_bytes=200 * MIB))
     # Warm up with a tiny image of the same format: imports and libraries, not pixels.
     with Image.open(path) as img:
         fmt = img.format
@@ -224,7 +224,7 @@ def _mixed_burst(store: GcsBlobStore, work: Path, inputs: dict[str, Path]) -> Ro
     files = [inputs[names[i % 3]].read_bytes() for i in range(8)]
     seeded, engine, owner = seed_catalog(f"sqlite:///{work / 'burst.sqlite3'}", 0)
     policy = LibraryPolicy(max_upload_bytes=200 * MIB)
-    library = Library(seeded._sessions, store, policy)
+    library = Library(seeded.catalog, store, policy)
     try:
         with PeakRss() as rss, ThreadPoolExecutor(8) as pool:
             started = time.perf_counter()

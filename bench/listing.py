@@ -21,7 +21,7 @@ from bench.stand import Stand, log
 from bench.storage_bench import ready_image_rows, vacuum_analyze
 from bench.table import Row
 from storage.accounts import Identity
-from storage.library import Owner
+from storage.model import Owner
 from storage.models import ImageRow, utcnow
 from tests.standins.slack_api import Call
 

@@ -18,7 +18,7 @@ import requests
 
 from bench.stand import Stand, log
 from bench.table import Row
-from storage.library import Owner
+from storage.model import Owner
 
 
 def load(base: str, paths: list[str], clients: int, seconds: float, expect: int) -> tuple[float, list[float]]:
@@ -56,10 +56,10 @@ def load(base: str, paths: list[str], clients: int, seconds: float, expect: int)
 
 
 def share_rows(stand: Stand, owner: Owner, clients: int, seconds: float) -> list[Row]:
-    library = stand.services.library
-    page = library.list(owner, per_page=clients)
+    page = stand.services.library.list(owner, per_page=clients)
     # One link per client: many visitors of many links (one hot link would measure its row lock).
-    paths = ["/s/" + library.share(owner, image.id).url.rsplit("/s/", 1)[1] for image in page.images]  # type: ignore[union-attr]
+    shares = stand.services.shares
+    paths = ["/s/" + shares.share(owner, image.id).url.rsplit("/s/", 1)[1] for image in page.images]  # type: ignore[union-attr]
     load(stand.base, paths, clients, 1.0, 303)  # warm-up: connections, the limiter's storage
     log(f"shares: {clients} clients x {seconds:.0f} s on /healthz, then on /s/<token>")
     health_rps, health_ms = load(stand.base, ["/healthz"], clients, seconds, 200)

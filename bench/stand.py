@@ -28,7 +28,7 @@ from google.cloud import storage
 from slack_sdk.signature import SignatureVerifier
 
 from storage.embedded import FakeGcsProcess
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from storage.settings import Settings
 from tests.standins.keys import make_service_account_key

@@ -37,8 +37,10 @@ from sqlalchemy import insert, text
 from storage import db
 from storage.blobstore import UPLOAD_CHUNK_SIZE, GcsBlobStore, UrlSigner
 from storage.embedded import FakeGcsProcess, local_signing_key
-from storage.library import Library, LibraryPolicy, Owner, new_id
+from storage.library import Library, LibraryPolicy
+from storage.model import Owner, new_id
 from storage.models import Account, ImageRow, utcnow
+from storage.sql_catalog import SqlCatalog
 from tests.standins.postgres import throwaway_database
 
 MIB = 1024 * 1024
@@ -155,7 +157,7 @@ def seed_catalog(url: str, images: int) -> tuple[Library, Any, Owner]:
             with db.transaction(sessions) as session:
                 session.execute(insert(ImageRow), rows)
     vacuum_analyze(engine)
-    return Library(sessions, _NO_BLOBS), engine, owners[0]
+    return Library(SqlCatalog(sessions), _NO_BLOBS), engine, owners[0]
 
 
 def ready_image_rows(owner: Owner, numbers: range, start: datetime) -> list[dict[str, Any]]:
@@ -309,7 +311,7 @@ def library_upload_row(store: GcsBlobStore, work: Path) -> list[Row]:
     big_jpeg(path, (8000, 6000))
     gc.collect()
     library, engine, owner = seed_catalog(f"sqlite:///{work / 'upload.sqlite3'}", 0)
-    library = Library(library._sessions, store, LibraryPolicy(max_upload_bytes=200 * MIB))
+    library = Library(library.catalog, store, LibraryPolicy(max_upload_bytes=200 * MIB))
     try:
         with path.open("rb") as handle:
             seconds, growth = timed(lambda: library.upload(owner, handle, filename="big.jpg"))
@@ -326,7 +328,7 @@ def library_upload_row(store: GcsBlobStore, work: Path) -> list[Row]:
 
 def listing_rows(store: GcsBlobStore, url: str, label: str, images: int, runs: int) -> list[Row]:
     seeded, engine, owner = seed_catalog(url, images)
-    library = Library(seeded._sessions, store)
+    library = Library(seeded.catalog, store)
     rows = []
     try:
         last_page = -(-images // 20)

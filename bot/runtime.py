@@ -48,7 +48,7 @@ class ChatRuntime:
             )
 
         return cls(
-            core=CommandCore(services.library, services.accounts, link_url=link_url),
+            core=CommandCore(services.library, services.shares, services.accounts, link_url=link_url),
             queue=IngestQueue(services.engine),
             doorbell=Doorbell(),
             link_url=link_url,

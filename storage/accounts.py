@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .audit import AuditLog
 from .db import transaction
-from .errors import AlreadyUsed, Expired, NotFound
-from .library import Owner, hash_token
+from .errors import AlreadyUsed, Expired, UnknownLinkRequest
+from .model import Owner, hash_token
 from .models import Account, ChatIdentity, LinkRequestRow, utcnow
 
 LINK_REQUEST_TTL = timedelta(minutes=10)
@@ -238,7 +238,7 @@ class Accounts:
 
     def _valid(self, row: LinkRequestRow | None) -> LinkRequest:
         if row is None:
-            raise NotFound("This link is not valid. Ask the bot for a new one with `link`.")
+            raise UnknownLinkRequest()
         if row.used_at is not None:
             raise AlreadyUsed("This link has already been used. Ask the bot for a new one.")
         if row.expires_at <= self._now():

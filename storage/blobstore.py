@@ -82,7 +82,11 @@ class StoredObject:
 
 
 class BlobStore(Protocol):
-    """What the library needs from a bucket."""
+    """What the library, the share links and the consistency check need from a bucket.
+
+    Object names are never reused, so `put` only creates; `delete` of a missing object is not
+    an error. Failures are StorageUnavailable (try again) or StorageError (configuration).
+    """
 
     def put(
         self,
@@ -99,6 +103,12 @@ class BlobStore(Protocol):
     def exists(self, name: str) -> bool: ...
 
     def names(self, prefix: str, *, page_size: int = 1000) -> Iterator[str]: ...
+
+    def objects(self, prefix: str, *, page_size: int = 1000) -> Iterator[StoredObject]: ...
+
+    def download_to(self, name: str, file: BinaryIO) -> None: ...
+
+    def read(self, name: str) -> bytes: ...
 
     def signed_url(
         self,

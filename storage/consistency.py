@@ -28,10 +28,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import images
-from .blobstore import GcsBlobStore, StoredObject
+from .blobstore import BlobStore, StoredObject
 from .db import transaction
 from .errors import CloudBoxError, Rejected
-from .library import Library, display_object_name
+from .library import Library
+from .model import ImageStatus, display_object_name
 from .models import ImageRow, ShareRow, utcnow
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class ConsistencyCheck:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        blobs: GcsBlobStore,
+        blobs: BlobStore,
         library: Library,
         *,
         grace: timedelta = GRACE,
@@ -133,7 +134,8 @@ class ConsistencyCheck:
                 image_id
                 for image_id in session.scalars(
                     select(ImageRow.id).where(
-                        ImageRow.status == "storing", ImageRow.created_at >= self._now() - self._grace
+                        ImageRow.status == ImageStatus.STORING,
+                        ImageRow.created_at >= self._now() - self._grace,
                     )
                 )
             }
@@ -144,9 +146,11 @@ class ConsistencyCheck:
             display = row.display_object_name
             if display is not None:
                 named.add(display)
-            if row.status == "deleting" or (row.status == "storing" and row.image_id not in young):
+            if row.status == ImageStatus.DELETING or (
+                row.status == ImageStatus.STORING and row.image_id not in young
+            ):
                 report.unfinished.append(row)
-            elif row.status != "ready":
+            elif row.status != ImageStatus.READY:
                 continue  # an upload in flight: its bytes may not all be there yet
             elif row.object_name not in stored:
                 report.missing_originals.append(row)

@@ -37,3 +37,47 @@ class StorageUnavailable(CloudBoxError):
 
 class StorageError(CloudBoxError):
     """A permanent storage failure (permissions, missing bucket, precondition)."""
+
+
+class NoSuchImage(NotFound):
+    """The owner has no image with this id or name; `ref` is what was asked for."""
+
+    def __init__(self, ref: str):
+        super().__init__(f"You have no image called “{clip(ref)}”.")
+        self.ref = ref
+
+
+class AmbiguousName(Rejected):
+    """Several of the owner's images have this name; `ids` names up to five of them."""
+
+    def __init__(self, ref: str, ids: list[str]):
+        super().__init__(f"Several images are called “{clip(ref)}”; name one by its id: {', '.join(ids)}.")
+        self.ref = ref
+        self.ids = ids
+
+
+class NoSuchLink(NotFound):
+    """No active share of the owner matches this id, URL or token."""
+
+    def __init__(self) -> None:
+        super().__init__("You have no active link like that.")
+
+
+class NoActiveLinks(NotFound):
+    """The image exists but has no active share to turn off."""
+
+    def __init__(self, image_name: str):
+        super().__init__(f"“{clip(image_name)}” has no active links.")
+        self.image_name = image_name
+
+
+class UnknownLinkRequest(NotFound):
+    """A sign-in link token the catalog does not know (mistyped, or purged)."""
+
+    def __init__(self) -> None:
+        super().__init__("This link is not valid. Ask the bot for a new one.")
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """`text`, cut to `limit` characters with an ellipsis: names a person typed can be long."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import db
 from .accounts import Accounts
-from .blobstore import GcsBlobStore, UrlSigner
+from .blobstore import BlobStore, GcsBlobStore, UrlSigner
 from .embedded import BANNER, EMBEDDED_BUCKET, EmbeddedStore, local_signing_key
 from .library import Library, LibraryPolicy
 from .settings import Settings
+from .sharing import Shares
+from .sql_catalog import SqlCatalog
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,10 @@ class Services:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    blobs: GcsBlobStore
+    blobs: BlobStore
+    catalog: SqlCatalog
     library: Library
+    shares: Shares
     accounts: Accounts
     embedded: EmbeddedStore | None = None
     _closed: bool = field(default=False, repr=False)
@@ -67,12 +71,15 @@ class Services:
             share_links=settings.share_links,
             base_url=settings.base_url,
         )
+        catalog = SqlCatalog(sessions)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             blobs=blobs,
-            library=Library(sessions, blobs, policy),
+            catalog=catalog,
+            library=Library(catalog, blobs, policy),
+            shares=Shares(catalog, blobs, policy),
             accounts=Accounts(sessions),
             embedded=embedded,
         )

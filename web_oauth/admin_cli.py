@@ -11,7 +11,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from storage.library import Owner
+from storage.model import Owner
 from storage.models import utcnow
 from storage.services import Services
 
@@ -88,7 +88,7 @@ def revoke_shares_command(email: str) -> None:
     """Turn off every link one person has made."""
     services = services_of(current_app)
     owner = _person(services, email)
-    click.echo(f"Turned off {services.library.revoke_all(owner)} links of {owner.email}.")
+    click.echo(f"Turned off {services.shares.revoke_all(owner)} links of {owner.email}.")
 
 
 COMMANDS = (audit_command, people_command, delete_library_command, revoke_shares_command)

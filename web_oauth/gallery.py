@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from storage.accounts import Identity
 from storage.errors import CloudBoxError, Rejected
-from storage.library import Owner, Share
+from storage.model import Owner, Share
 
 from . import local_signin
 from .people import PLATFORM_NAMES, current_owner, describe, end_other_sessions, services, signin_required
@@ -123,23 +123,23 @@ def share(image_id: str) -> Any:
     hours = request.form.get("hours", type=int)
     if hours is None or hours < 1:
         raise Rejected("Choose how long the link should work.")
-    library = services().library
+    shares = services().shares
     if hours > _MAX_HOURS:  # timedelta overflows past ~2.7e10 hours; the library says what is allowed
-        abort(400, description=f"A link can work for at most {_hours(library.policy.share_max_ttl)} hours.")
-    created = library.share(_owner(), image_id, ttl=timedelta(hours=hours), created_by="web gallery")
+        abort(400, description=f"A link can work for at most {_hours(shares.policy.share_max_ttl)} hours.")
+    created = shares.share(_owner(), image_id, ttl=timedelta(hours=hours), created_by="web gallery")
     return render_template("share_created.html", share=created)
 
 
 @bp.get("/links")
 @signin_required
 def links() -> Any:
-    return render_template("links.html", shares=services().library.links(_owner()))
+    return render_template("links.html", shares=services().shares.links(_owner()))
 
 
 @bp.post("/links/<share_id>/revoke")
 @signin_required
 def revoke(share_id: str) -> Any:
-    revoked: list[Share] = services().library.revoke(_owner(), share_id)  # type: ignore[valid-type]
+    revoked: list[Share] = services().shares.revoke(_owner(), share_id)  # type: ignore[valid-type]
     names = ", ".join(sorted({s.image.name for s in revoked}))
     flash(f"The link to {names} no longer works.", "ok")
     return redirect(url_for("gallery.links"), 303)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import g, redirect, request, session, url_for
 
 from storage.accounts import Identity
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 
 from . import extensions

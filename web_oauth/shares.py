@@ -32,7 +32,7 @@ def open_share(token: str) -> Any:
         if not _TOKEN_RE.match(token):
             raise NotFound("This link does not exist.")
         previewer = bool(_LINK_PREVIEWERS.search(request.headers.get("User-Agent", "")))
-        _share, url = services().library.open_share(token, count_view=not previewer)
+        _share, url = services().shares.open_share(token, count_view=not previewer)
         SHARE_VIEWS.labels("preview" if previewer else "counted").inc()
     except NotFound:
         SHARE_VIEWS.labels("gone").inc()

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, redirect, render_template, request, session, url_for
 
 from storage.accounts import LinkMade, LinkRequest
-from storage.library import Owner
+from storage.model import Owner
 
 from . import local_signin
 from .extensions import components

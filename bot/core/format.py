@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from storage.library import Image
+from storage.model import Image
 
 
 def human_size(size: int) -> str:

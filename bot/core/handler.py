@@ -9,8 +9,10 @@ from datetime import datetime
 
 from storage.accounts import Accounts, Identity
 from storage.errors import CloudBoxError
-from storage.library import SIGNED_LINKS_STAY, Image, Library, Owner, Share
+from storage.library import Library
+from storage.model import Image, Owner, Share
 from storage.models import utcnow
+from storage.sharing import SIGNED_LINKS_STAY, Shares
 
 from . import commands as c
 from .format import human_size, human_time, image_line, refusal, subtitle
@@ -30,12 +32,14 @@ class CommandCore:
     def __init__(
         self,
         library: Library,
+        shares: Shares,
         accounts: Accounts,
         *,
         link_url: Callable[[c.Actor], str],
         clock: Callable[[], datetime] = utcnow,
     ):
         self._library = library
+        self._shares = shares
         self._accounts = accounts
         self._link_url = link_url
         self._now = clock
@@ -130,7 +134,7 @@ class CommandCore:
             case c.ShareImage(ref=ref, ttl=ttl):
                 return self._share(actor, owner, ref, ttl)
             case c.Unshare(ref=ref):
-                shares = self._library.revoke(owner, ref)
+                shares = self._shares.revoke(owner, ref)
                 names = sorted({s.image.name for s in shares})
                 return Reply(f"Turned off {_count(len(shares), 'link')} to *{'*, *'.join(names)}*.")
             case c.Links():
@@ -212,7 +216,7 @@ class CommandCore:
         return Reply(text, title=title, items=items, buttons=buttons)
 
     def _share(self, actor: c.Actor, owner: Owner, ref: str, ttl: object) -> Reply:
-        share = self._library.share(owner, ref, ttl=ttl, created_by=actor.name or actor.identity.chat_user)  # type: ignore[arg-type]
+        share = self._shares.share(owner, ref, ttl=ttl, created_by=actor.name or actor.identity.chat_user)  # type: ignore[arg-type]
         who = actor.name or "Someone"
         text = (
             f"*{who}* shared *{share.image.name}*: {share.url}\n"
@@ -223,7 +227,7 @@ class CommandCore:
         return Reply(text, public=True, items=[self._item(share.image)])
 
     def _links(self, owner: Owner) -> Reply:
-        shares = self._library.links(owner)
+        shares = self._shares.links(owner)
         if not shares:
             return Reply("You have no links that still work. `share <image>` makes one.")
         lines = ["*Your links that still work*"] + [_link_line(s) for s in shares]

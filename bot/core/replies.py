@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from storage.library import Image
+from storage.model import Image
 
 
 @dataclass(frozen=True)

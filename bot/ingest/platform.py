@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from storage.ingest_queue import Job
-from storage.library import Image
+from storage.model import Image
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from datetime import timedelta
 from storage.accounts import Accounts, Identity
 from storage.errors import NotFound, Rejected, StorageUnavailable
 from storage.ingest_queue import FINISHED, IngestQueue, Job, JobStatus
-from storage.library import Image, Library, Owner, Source
+from storage.library import Library
+from storage.model import Image, Owner, Source
 
 from . import metrics, retry
 from .doorbell import Doorbell

@@ -155,7 +155,9 @@ def build(
     )
     delivery = SlackDelivery(client, tokens, chat.core)
     chat.profiles["slack"] = SlackProfiles(client, tokens)
-    view = home.HomeView(services.library, services.accounts, lambda who: chat.link_url(Actor(who)))
+    view = home.HomeView(
+        services.library, services.shares, services.accounts, lambda who: chat.link_url(Actor(who))
+    )
 
     ingestion.register(app, chat.queue, chat.doorbell)  # before commands: first match wins
     commands.register(app, chat.core, on_home_action=view.publish)

@@ -15,6 +15,7 @@ from bot.core.replies import Button, ImageItem
 from storage.accounts import Accounts, Identity
 from storage.errors import CloudBoxError
 from storage.library import Library
+from storage.sharing import Shares
 
 from . import blocks
 from .people import identity
@@ -26,8 +27,11 @@ MAX_LINKS = 10
 
 
 class HomeView:
-    def __init__(self, library: Library, accounts: Accounts, link_url: Callable[[Identity], str]):
+    def __init__(
+        self, library: Library, shares: Shares, accounts: Accounts, link_url: Callable[[Identity], str]
+    ):
         self._library = library
+        self._shares = shares
         self._accounts = accounts
         self._link_url = link_url
 
@@ -56,7 +60,7 @@ class HomeView:
         if not page.images:
             out += blocks.sections("No images yet.")
         out.append({"type": "divider"})
-        shares = [*self._library.links(owner)][:MAX_LINKS]  # a copy: mypy misreads the return type
+        shares = [*self._shares.links(owner)][:MAX_LINKS]  # a copy: mypy misreads the return type
         out += blocks.sections("*Active links*" if shares else "*Active links*\nNone.")
         for share in shares:
             line = (

@@ -37,10 +37,10 @@ def test_help_never_puts_code_inside_code(chat):
 
 def test_links_name_each_image_by_the_id_list_shows(chat, services, linked):
     image = services.library.upload(linked, io.BytesIO(images.png(5)), filename="cat.png").image
-    share = services.library.share(linked, image.id)
+    share = services.shares.share(linked, image.id)
     reply = chat.core.handle(Actor(ALICE), "links")
     assert f"`{image.id}` *cat.png*" in reply.text
     assert share.id not in reply.text
     assert [b.label for b in reply.buttons] == ["Turn off: cat.png"]
     done = chat.core.handle(Actor(ALICE), reply.buttons[0].command)
-    assert "Turned off 1 link" in done.text and services.library.links(linked) == []
+    assert "Turned off 1 link" in done.text and services.shares.links(linked) == []

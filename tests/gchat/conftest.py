@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from storage.accounts import Identity
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from storage.settings import Settings
 from tests.standins.gchat import ChatSigner, GchatStandin

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from google.apps.chat_v1.types import Message
 
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from tests.standins import images
 from tests.standins.gchat import MAX_CARD_WIDGETS, MAX_MESSAGE_BYTES, GchatStandin

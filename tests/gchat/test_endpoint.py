@@ -14,7 +14,7 @@ from sqlalchemy import update
 from bot.gchat.events import ChatUser
 from bot.gchat.handler import identity_of
 from storage.accounts import Identity, LinkMade
-from storage.library import Owner
+from storage.model import Owner
 from storage.models import IngestJobRow, utcnow
 from storage.services import Services
 from tests.standins import images

@@ -9,7 +9,7 @@ import pytest
 from bot.core.replies import Button, Confirm, ImageItem, Reply
 from bot.gchat import cards
 from bot.gchat.events import BadEvent, parse_event
-from storage.library import Image
+from storage.model import Image
 
 from . import events as ev
 

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
 from storage.accounts import Identity
-from storage.library import Owner
+from storage.model import Owner
 from storage.models import ImageRow, IngestJobRow, ShareRow
 from storage.services import Services
 from storage.settings import Settings

@@ -170,7 +170,7 @@ def test_every_chat_command_treats_another_owners_ids_as_nonexistent(
     person("ada", me)
     bob = person("bob")
     bobs = services.library.upload(bob, io.BytesIO(images.png(5)), filename="bob-secret.png").image
-    bobs_share = services.library.share(bob, bobs.id)
+    bobs_share = services.shares.share(bob, bobs.id)
     ghost_image, ghost_share = "abcdefghij", "bcdefghijk"
     actor = Actor(me, "ada")
     before = stored.snapshot()
@@ -191,4 +191,4 @@ def test_every_chat_command_treats_another_owners_ids_as_nonexistent(
     for listing in ("list", "links", "list bob"):
         assert "bob-secret" not in chat.core.handle(actor, listing).text
     assert stored.snapshot() == before
-    assert services.library.links(bob)[0].revoked_at is None
+    assert services.shares.links(bob)[0].revoked_at is None

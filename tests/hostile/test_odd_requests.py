@@ -71,7 +71,7 @@ def test_odd_headers_never_make_a_route_fail(
 ) -> None:
     ada = person("ada", Identity("slack", "T0001", "U1"))
     image = services.library.upload(ada, io.BytesIO(images.png(1)), filename="ada.png").image
-    share = services.library.share(ada, image.id)
+    share = services.shares.share(ada, image.id)
     token = share.url.rsplit("/", 1)[-1]
     failures = []
     now = str(int(time.time()))

@@ -32,7 +32,7 @@ def test_share_hours_past_any_bound_are_a_400(
     token = page.get_data(as_text=True).split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     answer = client.post(f"/images/{image.id}/share", data={"csrf_token": token, "hours": hours})
     assert answer.status_code == 400
-    assert services.library.links(owner) == []
+    assert services.shares.links(owner) == []
 
 
 def test_proxy_hops_zero_the_documented_default_is_accepted(make_settings: Any) -> None:

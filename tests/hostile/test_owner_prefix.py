@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from flask.testing import FlaskClient
 
 from storage.consistency import ConsistencyCheck
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from tests.standins import images
 from tests.web.conftest import sign_in_as
@@ -28,7 +28,7 @@ def test_new_objects_and_their_urls_do_not_name_the_google_account(
         assert ada.google_sub not in name
         assert name.startswith("users/") and name.startswith(ada.prefix)
     assert ada.google_sub not in services.library.preview_url(image)
-    share = services.library.share(ada, image.id)
+    share = services.shares.share(ada, image.id)
     sign_in_as(client, ada)
     assert ada.google_sub not in client.get("/").get_data(as_text=True)
     location = client.get("/s/" + share.url.rsplit("/s/", 1)[1]).headers["Location"]
@@ -52,7 +52,7 @@ def test_objects_stored_under_the_old_layout_keep_working(
     new = services.library.upload(ada, io.BytesIO(images.png(3)), filename="new.png").image
 
     assert {i.id for i in services.library.list(ada).images} == {old.id, new.id}
-    share = services.library.share(ada, old.id)
+    share = services.shares.share(ada, old.id)
     assert client.get("/s/" + share.url.rsplit("/s/", 1)[1]).status_code == 303
     report = ConsistencyCheck(services.sessions, services.blobs, services.library).check()
     assert report.consistent and report.rows == 2 and report.objects == 4

@@ -42,7 +42,7 @@ def test_the_dev_servers_request_log_redacts_tokens(
 ) -> None:
     ada = person("ada")
     image = services.library.upload(ada, io.BytesIO(images.png(1)), filename="a.png").image
-    share_token = services.library.share(ada, image.id).url.rsplit("/s/", 1)[1]
+    share_token = services.shares.share(ada, image.id).url.rsplit("/s/", 1)[1]
     link_token = services.accounts.create_link_request(Identity("slack", "T0001", "U7"))
     code, state = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     with caplog.at_level("INFO", logger="werkzeug"):

@@ -46,13 +46,13 @@ def test_the_web_does_not_offer_or_claim_to_turn_off_a_signed_url_link(
     links = client.get("/links").get_data(as_text=True)
     assert "Turn off" not in links and "cannot be turned off" in links
 
-    share = services.library.links(ada)[0]
+    share = services.shares.links(ada)[0]
     answer = client.post(f"/links/{share.id}/revoke", data={"csrf_token": _csrf(client, "/links")})
     page = answer.get_data(as_text=True)
     assert "no longer works" not in page and "cannot be turned off" in page
-    assert services.library.links(ada) == [share]  # nothing pretends it was turned off
+    assert services.shares.links(ada) == [share]  # nothing pretends it was turned off
     with pytest.raises(Rejected):
-        services.library.revoke(ada, share.id)
+        services.shares.revoke(ada, share.id)
 
 
 def test_chat_does_not_claim_to_turn_off_a_signed_url_link(

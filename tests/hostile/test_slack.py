@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import pytest
 
 from storage.accounts import Identity
-from storage.library import IMAGE_ID_RE
+from storage.model import IMAGE_ID_RE
 from tests.hostile.conftest import Stored
 from tests.slack.helpers import SIGNING_SECRET, SlackSender, dm_file_event
 from tests.standins import images

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from storage.accounts import ChatProfile, Identity
-from storage.library import Owner
+from storage.model import Owner
 from tests.hostile.conftest import Stored
 from tests.standins import images
 from tests.standins.oidc import ForgedProvider
@@ -131,7 +131,7 @@ def ada_with_image(client: FlaskClient, services: Any, person: Any) -> tuple[Own
     import io
 
     image = services.library.upload(ada, io.BytesIO(images.png(1)), filename="ada.png").image
-    share = services.library.share(ada, image.id)
+    share = services.shares.share(ada, image.id)
     sign_in_as(client, ada)
     return ada, image, share
 
@@ -198,7 +198,7 @@ def test_every_gallery_route_treats_another_owners_ids_as_nonexistent(
     ada = person("ada")
     bob = person("bob")
     bobs = services.library.upload(bob, io.BytesIO(images.png(3)), filename="bob-secret.png").image
-    bobs_share = services.library.share(bob, bobs.id)
+    bobs_share = services.shares.share(bob, bobs.id)
     sign_in_as(client, ada)
     token = csrf(client)
     ghost, ghost_share = "abcdefghij", "bcdefghijk"
@@ -220,7 +220,7 @@ def test_every_gallery_route_treats_another_owners_ids_as_nonexistent(
         fake = client.post(f"/links/{ghost_share}/revoke", data={"csrf_token": token})
         _same_answer(real, fake, ref, ghost_share)
     assert stored.snapshot() == before
-    assert services.library.links(bob)[0].revoked_at is None
+    assert services.shares.links(bob)[0].revoked_at is None
     assert "bob-secret" not in client.get("/").get_data(as_text=True)
     assert "bob-secret" not in client.get("/links").get_data(as_text=True)
 

@@ -26,13 +26,15 @@ from bot.ingest.worker import IngestWorker
 from bot.slack.file_ref import SlackFileRef
 from storage import db
 from storage.accounts import Accounts, Identity
-from storage.blobstore import GcsBlobStore, UrlSigner, retry_policy
+from storage.blobstore import BlobStore, GcsBlobStore, UrlSigner, retry_policy
 from storage.consistency import ConsistencyCheck
 from storage.ingest_queue import FINISHED, IncomingFile, IngestQueue, Job
-from storage.library import Library, Owner
+from storage.library import Library
+from storage.model import Owner
 from storage.models import ImageRow, IngestJobRow
 from storage.services import Services
 from storage.settings import Settings
+from storage.sql_catalog import SqlCatalog
 from tests.standins import images
 from tests.standins.faultproxy import FaultPlan, FaultProxy
 
@@ -87,7 +89,7 @@ def incoming(count: int, seed: int) -> tuple[dict[str, bytes], list[IncomingFile
     return files, batches
 
 
-def settle(figures: Figures, sessions: sessionmaker[Session], blobs: GcsBlobStore, library: Library) -> None:
+def settle(figures: Figures, sessions: sessionmaker[Session], blobs: BlobStore, library: Library) -> None:
     """Count what was kept, against a fault-free view of the bucket."""
     checker = ConsistencyCheck(sessions, blobs, library, grace=timedelta(0))
     report = checker.check()
@@ -176,7 +178,7 @@ def build_stack(
     retry = retry_policy(initial=0.01, maximum=0.1, timeout=retry_seconds)
     blobs = GcsBlobStore(gcs_client(proxy.url), bucket, UrlSigner(None), retry=retry)
     direct = GcsBlobStore(gcs_client(gcs_url), bucket, UrlSigner(None))
-    library = Library(sessions, blobs)
+    library = Library(SqlCatalog(sessions), blobs)
     accounts = Accounts(sessions)
     owner = accounts.ensure_account("100000000000000000777", "alice@example.com")
     accounts.link(SENDER, owner)
@@ -214,7 +216,7 @@ def run_fault_scenario(
         figures.extra["requests"] = stack.proxy.log.requests
         figures.extra["faults"] = dict(stack.proxy.log.injected)
         figures.extra["outcomes"] = [o for report in stack.chat.reports for o in report]
-        settle(figures, stack.sessions, stack.direct, Library(stack.sessions, stack.direct))
+        settle(figures, stack.sessions, stack.direct, Library(SqlCatalog(stack.sessions), stack.direct))
     finally:
         stack.close()
     return figures

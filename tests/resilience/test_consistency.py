@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from storage.consistency import ConsistencyCheck
-from storage.library import Owner
+from storage.model import Owner
 from storage.models import ImageRow, ShareRow, utcnow
 from storage.services import Services
 from tests.standins import images
@@ -35,7 +35,7 @@ def test_an_intact_library_is_consistent(resilient_services: Services, owner: Ow
 def test_damage_both_ways_is_found_and_repaired(resilient_services: Services, owner: Owner) -> None:
     services = resilient_services
     lost, no_preview, half_deleted, intact = (upload(services, owner, s) for s in range(4))
-    services.library.share(owner, lost)
+    services.shares.share(owner, lost)
     rows = {r.id: r for r in services.library.list(owner).images}
     services.blobs.delete(rows[lost].object_name)
     services.blobs.delete(rows[no_preview].preview_object_name)

@@ -11,6 +11,7 @@ import requests
 from bot.ingest.retry import MAX_ATTEMPTS
 from storage.blobstore import GcsBlobStore, UrlSigner, retry_policy
 from storage.library import Library
+from storage.sql_catalog import SqlCatalog
 from tests.standins.faultproxy import FaultPlan, FaultProxy
 
 from .scenarios import WAIT, Figures, build_stack, gcs_client, incoming, run_fault_scenario, settle
@@ -95,7 +96,7 @@ def test_storage_down_for_good_tells_the_person_and_leaves_nothing_behind(fake_g
         stack.library.recover(older_than=__import__("datetime").timedelta(0))
         assert list(stack.direct.names("users/")) == []
         figures = Figures("down", 0, accepted=3)
-        settle(figures, stack.sessions, stack.direct, Library(stack.sessions, stack.direct))
+        settle(figures, stack.sessions, stack.direct, Library(SqlCatalog(stack.sessions), stack.direct))
         assert figures.consistent and figures.failed == 3 and figures.lost == 0
     finally:
         stack.close()

@@ -14,7 +14,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from storage.accounts import Identity
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from storage.settings import Settings
 from tests.slack.helpers import SIGNING_SECRET, SlackSender, flask_transport, http_transport

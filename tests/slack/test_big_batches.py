@@ -14,7 +14,7 @@ import pytest
 from slack_sdk.models.blocks import Block, SectionBlock
 
 from bot.ingest.worker import IngestWorker
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from tests.slack.helpers import SlackSender, dm_file_event
 from tests.standins import images

@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from tests.slack.helpers import SlackSender
 from tests.standins import images
@@ -127,14 +127,14 @@ def test_share_posts_the_link_in_channel_and_unshare_turns_it_off(
     reply = answer_to(slack_api, url)
     assert reply["response_type"] == "in_channel"
     assert "user-u1" in reply["text"] and "/s/" in reply["text"]
-    assert len(services.library.links(owner)) == 1
+    assert len(services.shares.links(owner)) == 1
 
     _, url = slack.command("links")
     links = answer_to(slack_api, url)
     _, off_url = slack.click(button(links, "Turn off"))
     assert off_url is not None
     assert "Turned off" in answer_to(slack_api, off_url)["text"]
-    assert services.library.links(owner) == []
+    assert services.shares.links(owner) == []
 
     _, url = slack.command(f"unshare {image_id}")
     assert "no active links" in answer_to(slack_api, url)["text"]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bot.ingest.worker import IngestWorker
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from tests.slack.helpers import SlackSender, dm_file_event
 from tests.standins import images

@@ -13,7 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.ingest.worker import IngestWorker
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from storage.settings import Settings
 from tests.slack.helpers import SlackSender, dm_file_event
@@ -80,7 +80,7 @@ def test_backlog_acks_and_jobs_are_counted_and_name_nobody(
 
     ingest.drain()
     image = services.library.list(owner).images[0]
-    share = services.library.share(owner, image.id)
+    share = services.shares.share(owner, image.id)
     assert client.get(share.url.removeprefix(services.settings.base_url)).status_code == 303
 
     after = scrape(client)

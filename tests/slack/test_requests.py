@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from bot.ingest.worker import IngestWorker
-from storage.library import Owner
+from storage.model import Owner
 from storage.models import ImageRow, IngestJobRow
 from storage.services import Services
 from tests.slack.helpers import SlackSender, dm_file_event
@@ -133,7 +133,7 @@ def test_app_home_shows_link_status_images_and_links(
     import io
 
     image = services.library.upload(owner, io.BytesIO(images.png(77)), filename="home.png").image
-    services.library.share(owner, image.id)
+    services.shares.share(owner, image.id)
     slack.event(home_opened)
     second = slack_api.wait_for("views.publish", count=2)[1].args["view"]
     text = json.dumps(second)
@@ -153,7 +153,7 @@ def test_app_home_shows_link_status_images_and_links(
     dm = slack_api.wait_for("chat.postMessage")[0]
     assert dm.args["channel"] == "U1" and "Turned off" in dm.args["text"]
     slack_api.wait_for("views.publish", count=3)
-    assert services.library.links(owner) == []
+    assert services.shares.links(owner) == []
 
 
 def test_when_the_files_cannot_be_persisted_the_event_is_not_acknowledged(

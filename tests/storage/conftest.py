@@ -14,10 +14,13 @@ from google.oauth2 import service_account
 from storage.accounts import Accounts
 from storage.blobstore import GcsBlobStore, UrlSigner
 from storage.embedded import FakeGcsProcess
-from storage.library import Library, Owner
+from storage.library import Library
+from storage.model import Owner
 from storage.models import utcnow
 from storage.services import Services
 from storage.settings import Settings
+from storage.sharing import Shares
+from storage.sql_catalog import SqlCatalog
 from tests.standins.keys import ServiceAccountKey
 
 
@@ -75,8 +78,16 @@ def catalog_services(catalog_settings: Settings) -> Iterator[Services]:
 @pytest.fixture
 def library(catalog_services: Services, clock: Clock) -> Library:
     return Library(
-        catalog_services.sessions, catalog_services.blobs, catalog_services.library.policy, clock=clock
+        SqlCatalog(catalog_services.sessions),
+        catalog_services.blobs,
+        catalog_services.library.policy,
+        clock=clock,
     )
+
+
+@pytest.fixture
+def shares(library: Library, catalog_services: Services, clock: Clock) -> Shares:
+    return Shares(library.catalog, catalog_services.blobs, library.policy, clock=clock)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.blobstore import GcsBlobStore
 from storage.errors import StorageUnavailable
-from storage.library import Library, Owner, Source, Upload
+from storage.library import Library
+from storage.model import Owner, Source, Upload
 from storage.models import ImageRow, ShareRow
 
 

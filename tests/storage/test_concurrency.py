@@ -6,7 +6,8 @@ import io
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from storage.library import Library, Owner, Source, Upload
+from storage.library import Library
+from storage.model import Owner, Source, Upload
 from storage.models import ImageRow
 from storage.services import Services
 from tests.standins import images as samples

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from storage.consistency import ConsistencyCheck
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from tests.standins import images as samples
 
@@ -45,8 +45,8 @@ def test_a_display_jpeg_is_stored_and_used_by_the_gallery_and_shares(
     preview = Image.open(io.BytesIO(blobs.read(image.preview_object_name)))  # type: ignore[attr-defined]
     assert max(preview.size) == min(512, max(size))
     assert urlsplit(library.display_url(image)).path.endswith(".display.jpg")
-    share = library.share(alice, image.id)
-    _, url = library.open_share(share.url.rsplit("/", 1)[-1])
+    share = catalog_services.shares.share(alice, image.id)
+    _, url = catalog_services.shares.open_share(share.url.rsplit("/", 1)[-1])
     assert urlsplit(url).path.endswith(".display.jpg")
     # The original is still the download.
     assert urlsplit(library.original_url(image, download=True)).path.endswith(

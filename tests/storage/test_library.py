@@ -11,9 +11,12 @@ import requests
 from PIL import Image
 
 from storage.errors import Expired, NotFound, Rejected, Revoked, StorageUnavailable
-from storage.library import Library, LibraryPolicy, Owner, Source
+from storage.library import Library, LibraryPolicy
+from storage.model import Owner, Source
 from storage.models import ImageRow, ShareRow
 from storage.services import Services
+from storage.sharing import Shares
+from storage.sql_catalog import SqlCatalog
 from tests.standins import images as samples
 from tests.standins.gcs import verify_v4_signed_url
 from tests.standins.keys import ServiceAccountKey
@@ -114,7 +117,9 @@ def test_refused_upload_leaves_nothing_behind(
 def test_upload_over_the_size_limit_is_refused(
     catalog_services: Services, clock: Clock, alice: Owner
 ) -> None:
-    small = Library(catalog_services.sessions, catalog_services.blobs, LibraryPolicy(max_upload_bytes=1000))
+    small = Library(
+        SqlCatalog(catalog_services.sessions), catalog_services.blobs, LibraryPolicy(max_upload_bytes=1000)
+    )
     with pytest.raises(Rejected, match="larger than"):
         upload(small, alice, samples.jpeg(1, size=(300, 300)))
     assert count(catalog_services.sessions, ImageRow) == 0
@@ -124,7 +129,7 @@ def test_an_image_whose_decode_could_never_fit_the_memory_budget_is_refused(
     catalog_services: Services, alice: Owner
 ) -> None:
     tight = LibraryPolicy(decode_memory_bytes=20 * 1024 * 1024)
-    library = Library(catalog_services.sessions, catalog_services.blobs, tight)
+    library = Library(SqlCatalog(catalog_services.sessions), catalog_services.blobs, tight)
     with pytest.raises(Rejected, match="too large to process.*20 MB this server sets aside"):
         upload(library, alice, samples.png(1, size=(3000, 2000)))
     assert count(catalog_services.sessions, ImageRow) == 0
@@ -177,13 +182,13 @@ def test_storage_failure_during_upload_leaves_no_row_and_no_object(
     catalog_services: Services, clock: Clock, alice: Owner, fail_after: int
 ) -> None:
     flaky = FlakyBlobs(catalog_services.blobs, puts_before_failing=fail_after)
-    library = Library(catalog_services.sessions, flaky, clock=clock)  # type: ignore[arg-type]
+    library = Library(SqlCatalog(catalog_services.sessions), flaky, clock=clock)  # type: ignore[arg-type]
     with pytest.raises(StorageUnavailable):
         upload(library, alice, samples.png(6), source=SLACK_FILE)
     assert count(catalog_services.sessions, ImageRow) == 0
     assert objects(catalog_services.blobs, alice) == []
     # Nothing holds the unique keys: the same file can be saved once storage is back.
-    healthy = Library(catalog_services.sessions, catalog_services.blobs, clock=clock)
+    healthy = Library(SqlCatalog(catalog_services.sessions), catalog_services.blobs, clock=clock)
     assert upload(healthy, alice, samples.png(6), source=SLACK_FILE).created
 
 
@@ -245,10 +250,10 @@ def test_ambiguous_name_asks_for_an_id(library: Library, alice: Owner) -> None:
 
 
 def test_delete_removes_bytes_preview_row_and_shares(
-    library: Library, catalog_services: Services, alice: Owner
+    library: Library, shares: Shares, catalog_services: Services, alice: Owner
 ) -> None:
     image = upload(library, alice, samples.png(1)).image
-    token = library.share(alice, image.id).url.rsplit("/", 1)[1]  # type: ignore[union-attr]
+    token = shares.share(alice, image.id).url.rsplit("/", 1)[1]  # type: ignore[union-attr]
     assert library.delete(alice, image.id).id == image.id
     assert objects(catalog_services.blobs, alice) == []
     assert count(catalog_services.sessions, ImageRow) == 0
@@ -256,7 +261,7 @@ def test_delete_removes_bytes_preview_row_and_shares(
     with pytest.raises(NotFound):
         library.get(alice, image.id)
     with pytest.raises(NotFound):
-        library.open_share(token)
+        shares.open_share(token)
     with pytest.raises(NotFound):
         library.delete(alice, image.id)
 
@@ -277,10 +282,12 @@ def test_delete_all_empties_the_library(library: Library, catalog_services: Serv
 def test_delete_during_an_outage_hides_the_image_and_recover_finishes(
     catalog_services: Services, clock: Clock, alice: Owner
 ) -> None:
-    healthy = Library(catalog_services.sessions, catalog_services.blobs, clock=clock)
+    healthy = Library(SqlCatalog(catalog_services.sessions), catalog_services.blobs, clock=clock)
     image = upload(healthy, alice, samples.png(1)).image
     broken = Library(
-        catalog_services.sessions, FlakyBlobs(catalog_services.blobs, fail_deletes=True), clock=clock
+        SqlCatalog(catalog_services.sessions),
+        FlakyBlobs(catalog_services.blobs, fail_deletes=True),
+        clock=clock,
     )  # type: ignore[arg-type]
     with pytest.raises(StorageUnavailable, match="hidden"):
         broken.delete(alice, image.id)
@@ -298,12 +305,12 @@ def test_recover_removes_stale_storing_rows_but_not_fresh_ones(
 ) -> None:
     # Storage fails mid-upload and the undo fails too (as if the process died): rows stay 'storing'.
     down = FlakyBlobs(catalog_services.blobs, puts_before_failing=1, fail_deletes=True)
-    broken = Library(catalog_services.sessions, down, clock=clock)  # type: ignore[arg-type]
+    broken = Library(SqlCatalog(catalog_services.sessions), down, clock=clock)  # type: ignore[arg-type]
     with pytest.raises(StorageUnavailable):
         upload(broken, alice, samples.png(1))
     assert [r.status for r in rows(catalog_services.sessions)] == ["storing"]
     assert len(objects(catalog_services.blobs, alice)) == 1  # the original got written
-    healthy = Library(catalog_services.sessions, catalog_services.blobs, clock=clock)
+    healthy = Library(SqlCatalog(catalog_services.sessions), catalog_services.blobs, clock=clock)
     assert healthy.list(alice).total == 0
     assert healthy.recover() == 0  # an upload in progress is left alone
     clock.advance(timedelta(minutes=16))
@@ -321,79 +328,86 @@ def token_of(url: str | None) -> str:
 
 
 def test_share_link_opens_to_a_verified_signed_url_and_counts_views(
-    library: Library, alice: Owner, signing_key: ServiceAccountKey
+    library: Library, shares: Shares, alice: Owner, signing_key: ServiceAccountKey
 ) -> None:
     data = samples.png(1)
     image = upload(library, alice, data).image
-    share = library.share(alice, image.id, created_by="slack:U1")
-    opened, url = library.open_share(token_of(share.url))
+    share = shares.share(alice, image.id, created_by="slack:U1")
+    opened, url = shares.open_share(token_of(share.url))
     assert opened.id == share.id and opened.image.id == image.id
     query = verify_v4_signed_url(url, signing_key.public_key)
     assert int(query["X-Goog-Expires"]) <= 300
     assert requests.get(url, timeout=5).content == data
-    library.open_share(token_of(share.url))
-    [listed] = library.links(alice)
+    shares.open_share(token_of(share.url))
+    [listed] = shares.links(alice)
     assert (listed.id, listed.views, listed.created_by) == (share.id, 2, "slack:U1")
     assert listed.url is None  # the token is kept only as a hash
 
 
 def test_share_token_is_stored_only_as_a_hash(
-    library: Library, catalog_services: Services, alice: Owner
+    library: Library, shares: Shares, catalog_services: Services, alice: Owner
 ) -> None:
     image = upload(library, alice, samples.png(1)).image
-    token = token_of(library.share(alice, image.id).url)
+    token = token_of(shares.share(alice, image.id).url)
     with catalog_services.sessions() as session:
         stored = session.query(ShareRow).one()
     assert token not in (stored.token_hash, stored.id)
 
 
-def test_revoked_share_stops_working(library: Library, alice: Owner) -> None:
+def test_revoked_share_stops_working(library: Library, shares: Shares, alice: Owner) -> None:
     image = upload(library, alice, samples.png(1)).image
-    share = library.share(alice, image.id)
-    library.revoke(alice, share.id)
+    share = shares.share(alice, image.id)
+    shares.revoke(alice, share.id)
     with pytest.raises(Revoked):
-        library.open_share(token_of(share.url))
-    assert library.links(alice) == []
+        shares.open_share(token_of(share.url))
+    assert shares.links(alice) == []
 
 
-def test_expired_share_stops_working(library: Library, clock: Clock, alice: Owner) -> None:
+def test_expired_share_stops_working(library: Library, shares: Shares, clock: Clock, alice: Owner) -> None:
     image = upload(library, alice, samples.png(1)).image
-    share = library.share(alice, image.id, ttl=timedelta(hours=2))
+    share = shares.share(alice, image.id, ttl=timedelta(hours=2))
     clock.advance(timedelta(hours=2))
     with pytest.raises(Expired):
-        library.open_share(token_of(share.url))
-    assert library.links(alice) == []
+        shares.open_share(token_of(share.url))
+    assert shares.links(alice) == []
 
 
 @pytest.mark.parametrize("remaining", [timedelta(seconds=30), timedelta(seconds=1.5)])
 def test_signed_url_never_outlives_the_share(
-    library: Library, clock: Clock, alice: Owner, signing_key: ServiceAccountKey, remaining: timedelta
+    library: Library,
+    shares: Shares,
+    clock: Clock,
+    alice: Owner,
+    signing_key: ServiceAccountKey,
+    remaining: timedelta,
 ) -> None:
     image = upload(library, alice, samples.png(1)).image
-    share = library.share(alice, image.id, ttl=timedelta(hours=1))
+    share = shares.share(alice, image.id, ttl=timedelta(hours=1))
     clock.advance(timedelta(hours=1) - remaining)
-    _, url = library.open_share(token_of(share.url))
+    _, url = shares.open_share(token_of(share.url))
     query = verify_v4_signed_url(url, signing_key.public_key)
     assert 0 < int(query["X-Goog-Expires"]) <= remaining.total_seconds()
 
 
-def test_share_with_less_than_a_second_left_is_expired(library: Library, clock: Clock, alice: Owner) -> None:
+def test_share_with_less_than_a_second_left_is_expired(
+    library: Library, shares: Shares, clock: Clock, alice: Owner
+) -> None:
     image = upload(library, alice, samples.png(1)).image
-    share = library.share(alice, image.id, ttl=timedelta(hours=1))
+    share = shares.share(alice, image.id, ttl=timedelta(hours=1))
     clock.advance(timedelta(hours=1) - timedelta(seconds=0.4))
     with pytest.raises(Expired):
-        library.open_share(token_of(share.url))
+        shares.open_share(token_of(share.url))
 
 
-def test_share_lifetime_is_bounded(library: Library, alice: Owner) -> None:
+def test_share_lifetime_is_bounded(library: Library, shares: Shares, alice: Owner) -> None:
     image = upload(library, alice, samples.png(1)).image
     with pytest.raises(Rejected, match="at most 7 days"):
-        library.share(alice, image.id, ttl=timedelta(days=7, hours=1))
+        shares.share(alice, image.id, ttl=timedelta(days=7, hours=1))
     with pytest.raises(Rejected):
-        library.share(alice, image.id, ttl=timedelta(seconds=-1))
+        shares.share(alice, image.id, ttl=timedelta(seconds=-1))
     assert (
-        library.share(alice, image.id, ttl=timedelta(days=7)).expires_at
-        > library.share(alice, image.id).expires_at
+        shares.share(alice, image.id, ttl=timedelta(days=7)).expires_at
+        > shares.share(alice, image.id).expires_at
     )
 
 
@@ -401,50 +415,51 @@ def test_share_as_raw_signed_url(
     catalog_services: Services, clock: Clock, alice: Owner, signing_key: ServiceAccountKey
 ) -> None:
     library = Library(
-        catalog_services.sessions,
+        SqlCatalog(catalog_services.sessions),
         catalog_services.blobs,
         LibraryPolicy(share_links="signed_url"),
         clock=clock,
     )
+    shares = Shares(library.catalog, catalog_services.blobs, library.policy, clock=clock)
     image = upload(library, alice, samples.png(1)).image
-    share = library.share(alice, image.id, ttl=timedelta(hours=3))
+    share = shares.share(alice, image.id, ttl=timedelta(hours=3))
     assert share.url is not None
     assert verify_v4_signed_url(share.url, signing_key.public_key)["X-Goog-Expires"] == str(3 * 3600)
 
 
 def test_links_lists_active_shares_soonest_to_expire_first(
-    library: Library, clock: Clock, alice: Owner
+    library: Library, shares: Shares, clock: Clock, alice: Owner
 ) -> None:
     one = upload(library, alice, samples.png(1)).image
     two = upload(library, alice, samples.png(2)).image
-    long = library.share(alice, one.id, ttl=timedelta(days=2))
-    short = library.share(alice, two.id, ttl=timedelta(hours=1))
-    revoked = library.share(alice, two.id, ttl=timedelta(hours=5))
-    library.revoke(alice, revoked.id)
-    assert [s.id for s in library.links(alice)] == [short.id, long.id]
+    long = shares.share(alice, one.id, ttl=timedelta(days=2))
+    short = shares.share(alice, two.id, ttl=timedelta(hours=1))
+    revoked = shares.share(alice, two.id, ttl=timedelta(hours=5))
+    shares.revoke(alice, revoked.id)
+    assert [s.id for s in shares.links(alice)] == [short.id, long.id]
     clock.advance(timedelta(hours=1, seconds=1))
-    assert [s.id for s in library.links(alice)] == [long.id]
+    assert [s.id for s in shares.links(alice)] == [long.id]
 
 
-def test_revoke_by_link_id_url_token_or_image(library: Library, alice: Owner) -> None:
+def test_revoke_by_link_id_url_token_or_image(library: Library, shares: Shares, alice: Owner) -> None:
     image = upload(library, alice, samples.png(1), "cat.png").image
-    by_id, by_url, by_token, rest_a, rest_b = (library.share(alice, image.id) for _ in range(5))
-    assert [s.id for s in library.revoke(alice, by_id.id)] == [by_id.id]
-    assert [s.id for s in library.revoke(alice, f" {by_url.url} ")] == [by_url.id]
-    assert [s.id for s in library.revoke(alice, token_of(by_token.url))] == [by_token.id]
-    revoked = library.revoke(alice, "cat.png")
+    by_id, by_url, by_token, rest_a, rest_b = (shares.share(alice, image.id) for _ in range(5))
+    assert [s.id for s in shares.revoke(alice, by_id.id)] == [by_id.id]
+    assert [s.id for s in shares.revoke(alice, f" {by_url.url} ")] == [by_url.id]
+    assert [s.id for s in shares.revoke(alice, token_of(by_token.url))] == [by_token.id]
+    revoked = shares.revoke(alice, "cat.png")
     assert {s.id for s in revoked} == {rest_a.id, rest_b.id}
     assert all(s.revoked_at is not None for s in revoked)
-    assert library.links(alice) == []
+    assert shares.links(alice) == []
     with pytest.raises(NotFound, match="no active links"):
-        library.revoke(alice, image.id)
+        shares.revoke(alice, image.id)
     with pytest.raises(NotFound):
-        library.revoke(alice, by_id.id)  # already revoked
+        shares.revoke(alice, by_id.id)  # already revoked
 
 
-def test_opening_an_unknown_share_token_is_not_found(library: Library) -> None:
+def test_opening_an_unknown_share_token_is_not_found(library: Library, shares: Shares) -> None:
     with pytest.raises(NotFound):
-        library.open_share("A" * 32)
+        shares.open_share("A" * 32)
 
 
 def test_preview_url_is_signed_and_serves_the_preview(
@@ -460,7 +475,7 @@ def test_preview_url_is_signed_and_serves_the_preview(
 def test_a_byte_quota_counts_what_the_person_already_keeps(catalog_services: Services, alice: Owner) -> None:
     first = samples.png(51, size=(300, 200))
     policy = LibraryPolicy(quota_bytes=len(first) + 100)
-    library = Library(catalog_services.sessions, catalog_services.blobs, policy)
+    library = Library(SqlCatalog(catalog_services.sessions), catalog_services.blobs, policy)
     assert upload(library, alice, first).created
     with pytest.raises(Rejected, match="past your quota of .* MB"):
         upload(library, alice, samples.png(52, size=(300, 200)))

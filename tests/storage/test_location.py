@@ -9,8 +9,10 @@ import pytest
 from PIL import Image
 
 from storage import location
-from storage.library import Library, LibraryPolicy, Owner
+from storage.library import Library, LibraryPolicy
+from storage.model import Owner
 from storage.services import Services
+from storage.sql_catalog import SqlCatalog
 
 from .helpers import upload
 
@@ -117,7 +119,9 @@ def test_library_stores_the_original_without_location(catalog_services: Services
 
 
 def test_keep_location_stores_the_bytes_as_sent(catalog_services: Services, alice: Owner) -> None:
-    keeping = Library(catalog_services.sessions, catalog_services.blobs, LibraryPolicy(keep_location=True))
+    keeping = Library(
+        SqlCatalog(catalog_services.sessions), catalog_services.blobs, LibraryPolicy(keep_location=True)
+    )
     data = photo("JPEG")
     image = upload(keeping, alice, data, "where.jpg").image
     assert catalog_services.blobs.read(image.object_name) == data  # type: ignore[attr-defined]

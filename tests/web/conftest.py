@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from storage.accounts import Identity
-from storage.library import Owner
+from storage.model import Owner
 from storage.services import Services
 from storage.settings import Settings
 from tests.standins.oidc import ForgedProvider, MockProvider, forged_provider, mock_provider, provider_tls

@@ -23,8 +23,8 @@ def test_the_audit_log_records_links_shares_revocations_deletions_and_prints_the
     owner = services.accounts.ensure_account("2001", "ada@example.com")
     services.accounts.link(Identity("slack", "T0001", "U7"), owner)
     image = services.library.upload(owner, [png(61)], filename="a.png").image
-    share = services.library.share(owner, image.id, created_by="U7")
-    services.library.revoke(owner, share.id)
+    share = services.shares.share(owner, image.id, created_by="U7")
+    services.shares.revoke(owner, share.id)
     services.library.delete(owner, image.id)
     services.accounts.unlink(Identity("slack", "T0001", "U7"))
 
@@ -53,15 +53,15 @@ def test_people_delete_library_and_revoke_shares(forged_web: tuple[Flask, Servic
     services.accounts.link(Identity("gchat", "spaces", "users/9"), owner)
     first = services.library.upload(owner, [png(62)], filename="a.png").image
     services.library.upload(owner, [png(63)], filename="b.png")
-    share = services.library.share(owner, first.id)
-    assert [s.id for s in services.library.links(owner)] == [share.id]
+    share = services.shares.share(owner, first.id)
+    assert [s.id for s in services.shares.links(owner)] == [share.id]
 
     people = cli(app, "people")
     assert "bo@example.com  (2 images" in people.output and "gchat spaces/users/9" in people.output
 
     revoked = cli(app, "revoke-shares", "bo@example.com")
     assert "Turned off 1 links" in revoked.output
-    assert services.library.links(owner) == []  # the one link (share) is off
+    assert services.shares.links(owner) == []  # the one link (share) is off
 
     refused = cli(app, "delete-library", "bo@example.com", input="n\n")
     assert refused.exit_code != 0 and services.library.usage(owner).images == 2

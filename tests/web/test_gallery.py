@@ -139,10 +139,10 @@ def test_viewing_sharing_and_revoking_from_the_gallery(signed_in) -> None:  # ty
     )
 
     links_page = client.get("/links").get_data(as_text=True)
-    share = services.library.links(owner)[0]
+    share = services.shares.links(owner)[0]
     assert share.id in links_page and "cat.png" in links_page
     client.post(f"/links/{share.id}/revoke", data={"csrf_token": token})
-    assert services.library.links(owner) == []
+    assert services.shares.links(owner) == []
 
 
 def test_deleting_asks_first_and_never_touches_another_owners_image(signed_in) -> None:  # type: ignore[no-untyped-def]

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from flask import Flask
 
-from storage.library import Library
 from storage.models import utcnow
 from storage.services import Services
+from storage.sharing import Shares
 from tests.standins.gcs import verify_v4_signed_url
 from tests.standins.images import png
 from tests.standins.keys import ServiceAccountKey
@@ -27,7 +27,7 @@ def test_a_share_link_redirects_to_a_short_lived_signed_url_and_counts_views(
 ) -> None:
     app, services = forged_web
     owner, image = owner_with_image(services)
-    share = services.library.share(owner, image.id, ttl=timedelta(hours=2))
+    share = services.shares.share(owner, image.id, ttl=timedelta(hours=2))
     client = app.test_client()
 
     for _ in range(3):
@@ -39,16 +39,16 @@ def test_a_share_link_redirects_to_a_short_lived_signed_url_and_counts_views(
     query = verify_v4_signed_url(location, signing_key.public_key)
     assert int(query["X-Goog-Expires"]) <= 300
     assert f"/{image.object_name}" in location and image.object_name.startswith(owner.prefix)
-    assert services.library.links(owner)[0].views == 3
+    assert services.shares.links(owner)[0].views == 3
 
 
 def test_a_revoked_share_link_stops_working(forged_web: tuple[Flask, Services]) -> None:
     app, services = forged_web
     owner, image = owner_with_image(services)
-    share = services.library.share(owner, image.id)
+    share = services.shares.share(owner, image.id)
     client = app.test_client()
     assert client.get(local(share.url)).status_code == 303  # type: ignore[arg-type]
-    services.library.revoke(owner, share.id)
+    services.shares.revoke(owner, share.id)
     response = client.get(local(share.url))  # type: ignore[arg-type]
     assert response.status_code == 410
     assert "turned off" in response.get_data(as_text=True)
@@ -58,8 +58,8 @@ def test_a_revoked_share_link_stops_working(forged_web: tuple[Flask, Services]) 
 def test_an_expired_share_link_stops_working(forged_web: tuple[Flask, Services]) -> None:
     app, services = forged_web
     owner, image = owner_with_image(services)
-    yesterday = Library(
-        services.sessions, services.blobs, services.library.policy, clock=lambda: utcnow() - timedelta(days=1)
+    yesterday = Shares(
+        services.catalog, services.blobs, services.library.policy, clock=lambda: utcnow() - timedelta(days=1)
     )
     share = yesterday.share(owner, image.id, ttl=timedelta(hours=1))
     response = app.test_client().get(local(share.url))  # type: ignore[arg-type]
@@ -79,7 +79,7 @@ def test_unknown_and_malformed_share_links_are_not_found(forged_web: tuple[Flask
 def test_a_share_link_of_a_deleted_image_is_gone(forged_web: tuple[Flask, Services]) -> None:
     app, services = forged_web
     owner, image = owner_with_image(services)
-    share = services.library.share(owner, image.id)
+    share = services.shares.share(owner, image.id)
     services.library.delete(owner, image.id)
     assert app.test_client().get(local(share.url)).status_code == 404  # type: ignore[arg-type]
 
@@ -88,8 +88,8 @@ def test_a_share_link_never_reaches_another_owners_image(forged_web: tuple[Flask
     app, services = forged_web
     alice, alice_image = owner_with_image(services, "111", 1)
     bob, bob_image = owner_with_image(services, "222", 2)
-    alice_share = services.library.share(alice, alice_image.id)
-    bob_share = services.library.share(bob, bob_image.id)
+    alice_share = services.shares.share(alice, alice_image.id)
+    bob_share = services.shares.share(bob, bob_image.id)
     client = app.test_client()
     to_alice = client.get(local(alice_share.url)).headers["Location"]  # type: ignore[arg-type]
     to_bob = client.get(local(bob_share.url)).headers["Location"]  # type: ignore[arg-type]
@@ -100,9 +100,9 @@ def test_a_share_link_never_reaches_another_owners_image(forged_web: tuple[Flask
     from storage.errors import NotFound
 
     for attempt in (
-        lambda: services.library.share(bob, alice_image.id),
-        lambda: services.library.revoke(bob, alice_share.id),
-        lambda: services.library.revoke(bob, alice_share.url),  # type: ignore[arg-type]
+        lambda: services.shares.share(bob, alice_image.id),
+        lambda: services.shares.revoke(bob, alice_share.id),
+        lambda: services.shares.revoke(bob, alice_share.url),  # type: ignore[arg-type]
     ):
         try:
             attempt()
@@ -110,19 +110,19 @@ def test_a_share_link_never_reaches_another_owners_image(forged_web: tuple[Flask
             pass
         else:
             raise AssertionError("another owner's share was reachable")
-    assert [s.id for s in services.library.links(bob)] == [bob_share.id]
+    assert [s.id for s in services.shares.links(bob)] == [bob_share.id]
     assert client.get(local(alice_share.url)).status_code == 303  # type: ignore[arg-type]
 
 
 def test_a_chats_link_preview_is_not_counted_as_a_view(forged_web: tuple[Flask, Services]) -> None:
     app, services = forged_web
     owner, image = owner_with_image(services)
-    share = services.library.share(owner, image.id, ttl=timedelta(hours=2))
+    share = services.shares.share(owner, image.id, ttl=timedelta(hours=2))
     client = app.test_client()
     unfurler = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
     preview = client.get(local(share.url), headers={"User-Agent": unfurler})  # type: ignore[arg-type]
     assert preview.status_code == 303  # the preview still shows the image
-    assert services.library.links(owner)[0].views == 0
+    assert services.shares.links(owner)[0].views == 0
     person = client.get(local(share.url), headers={"User-Agent": "Mozilla/5.0"})  # type: ignore[arg-type]
     assert person.status_code == 303
-    assert services.library.links(owner)[0].views == 1
+    assert services.shares.links(owner)[0].views == 1
