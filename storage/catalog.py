@@ -107,7 +107,9 @@ class Catalog(Protocol):
         """The share with this token, if its image is ready (revoked or expired alike)."""
         ...
 
-    def count_view(self, share_id: str) -> None: ...
+    def count_views(self, share_ids: list[str]) -> None:
+        """One view for each entry (an id may repeat), all in one transaction."""
+        ...
 
     # -- audit ----------------------------------------------------------------------------
 

@@ -162,10 +162,11 @@ class FakeCatalog:
                 return self._share(s)
         return None
 
-    def count_view(self, share_id: str) -> None:
+    def count_views(self, share_ids: list[str]) -> None:
         with self._lock:
-            if share_id in self.shares:
-                self.shares[share_id].views += 1
+            for share_id in share_ids:
+                if share_id in self.shares:
+                    self.shares[share_id].views += 1
 
     # -- audit ----------------------------------------------------------------------------
 

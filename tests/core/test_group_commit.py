@@ -69,9 +69,8 @@ def wait_until_waiting(queue: IngestQueue, rows: int) -> None:
     """Until `rows` rows wait for the next write (the callers are all parked behind the first)."""
     joined = threading.Event()
     for _ in range(1000):
-        with queue._batching:
-            if len(queue._open.rows) >= rows:
-                joined.set()
+        if queue._inserts.waiting() >= rows:
+            joined.set()
         if joined.wait(0.01):
             return
     raise AssertionError("the callers did not join the next write")
