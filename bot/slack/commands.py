@@ -15,6 +15,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core import messages
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
 
@@ -24,7 +25,6 @@ from .people import actor
 log = logging.getLogger(__name__)
 
 COMMAND = "/cloudbox"
-SORRY = "Sorry, Slack did not take my answer (reference `{}`). Please try again in a moment."
 
 
 def register(
@@ -87,7 +87,9 @@ def _respond(respond: Respond, reply: Reply, *, what: str, replace_original: boo
         reference = secrets.token_hex(4)
         log.warning("%s reply failed (reference %s): %s", what, reference, type(exc).__name__)
         try:
-            respond(text=SORRY.format(reference), response_type="ephemeral")
+            respond(
+                text=blocks.mrkdwn_text(messages.slack_refused_answer(reference)), response_type="ephemeral"
+            )
         except Exception:
             log.warning("could not tell the person either (reference %s)", reference)
 
