@@ -10,7 +10,7 @@ and `` `code` ``, unescaped: what logs and plain-text checks see. Renderers neve
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 BULLET = "• "
@@ -48,10 +48,6 @@ class Line:
     runs: tuple[Run, ...] = ()
     bullet: bool = False  # an item of a list
 
-    @property
-    def is_blank(self) -> bool:
-        return not any(_notation(run) for run in self.runs)
-
 
 @dataclass(frozen=True)
 class Rich:
@@ -71,9 +67,7 @@ class Rich:
         return bool(self.lines)
 
     def __str__(self) -> str:
-        return "\n".join(
-            (BULLET if ln.bullet else "") + "".join(map(_notation, ln.runs)) for ln in self.lines
-        )
+        return NOTATION.render(self)
 
     def __contains__(self, text: str) -> bool:
         return text in str(self)
@@ -101,14 +95,40 @@ def join(parts: Iterable[Part], separator: Part) -> list[Part]:
     return out
 
 
-def _notation(run: Run) -> str:
-    match run:
-        case Emphasis(text=text):
-            return f"*{text}*"
-        case Code(text=text):
-            return f"`{text}`"
-        case LinkTo(url=url, label=label):
-            return f"{label} ({url})" if label else url
-        case Plain(text=text):
-            return text
-    raise AssertionError(run)
+@dataclass(frozen=True)
+class Markup:
+    """How one surface writes `Rich` text: its escape for text, its marks and its line break.
+
+    `emphasis` and `code` are formats of the escaped text; `link` of `url` and `label`, for a
+    link with a label (one without is shown as its address).
+    """
+
+    escape: Callable[[str], str]
+    emphasis: str
+    code: str
+    link: str
+    newline: str = "\n"
+
+    def render(self, text: Rich) -> str:
+        return self.newline.join(self._line(ln) for ln in text.lines)
+
+    def _line(self, ln: Line) -> str:
+        return (BULLET if ln.bullet else "") + "".join(self._run(run) for run in ln.runs)
+
+    def _run(self, run: Run) -> str:
+        match run:
+            case Emphasis(text=text):
+                return self.emphasis.format(self.escape(text))
+            case Code(text=text):
+                return self.code.format(self.escape(text))
+            case LinkTo(url=url, label=label) if label:
+                return self.link.format(url=self.escape(url), label=self.escape(label))
+            case LinkTo(url=url):
+                return self.escape(url)
+            case Plain(text=text):
+                return self.escape(text)
+        raise AssertionError(run)
+
+
+# The common notation, for reading a Rich as a str; nothing is escaped.
+NOTATION = Markup(escape=str, emphasis="*{}*", code="`{}`", link="{label} ({url})")

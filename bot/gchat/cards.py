@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import html
 import itertools
-from collections.abc import Callable
 from typing import Any
 
 from bot.core import messages
 from bot.core.replies import Button, ImageItem, Reply
-from bot.core.rich import BULLET, Code, Emphasis, Line, LinkTo, Plain, Rich, Run
+from bot.core.rich import Markup, Rich
 from storage.words import clip
 
 from .events import ChatEvent, Format
@@ -156,42 +155,12 @@ def _button(button: Button, fmt: Format, endpoint_url: str) -> dict[str, Any]:
 
 def chat_text(text: Rich) -> str:
     """Rich text in Chat's message markup; other people's words are made inert (see `_inert`)."""
-    return "\n".join(_line(ln, _text_run) for ln in text.lines)
+    return _MESSAGE_MARKUP.render(text)
 
 
 def _card_text(text: Rich) -> str:
     """Card widgets take Chat's HTML subset, not message markup."""
-    return "<br>".join(_line(ln, _html_run) for ln in text.lines)
-
-
-def _line(ln: Line, render: Callable[[Run], str]) -> str:
-    return (BULLET if ln.bullet else "") + "".join(render(run) for run in ln.runs)
-
-
-def _text_run(run: Run) -> str:
-    match run:
-        case Emphasis(text=text):
-            return f"*{_inert(text)}*"
-        case Code(text=text):
-            return f"`{_inert(text)}`"
-        case LinkTo(url=url, label=label):
-            return f"<{url}|{_inert(label)}>" if label else _inert(url)
-        case Plain(text=text):
-            return _inert(text)
-    raise AssertionError(run)
-
-
-def _html_run(run: Run) -> str:
-    match run:
-        case Emphasis(text=text):
-            return f"<b>{html.escape(text)}</b>"
-        case Code(text=text):
-            return f'<font color="#5f6368">{html.escape(text)}</font>'
-        case LinkTo(url=url, label=label):
-            return f'<a href="{html.escape(url)}">{html.escape(label)}</a>' if label else html.escape(url)
-        case Plain(text=text):
-            return html.escape(text)
-    raise AssertionError(run)
+    return _CARD_MARKUP.render(text)
 
 
 def _inert(text: str) -> str:
@@ -199,3 +168,13 @@ def _inert(text: str) -> str:
     as @all and `<url|label>` as a link, with no escape for them, so every angle bracket in
     text is shown as a look-alike that Chat does not parse; only links CloudBox makes keep theirs."""
     return text.replace("<", "\u2039").replace(">", "\u203a")
+
+
+_MESSAGE_MARKUP = Markup(escape=_inert, emphasis="*{}*", code="`{}`", link="<{url}|{label}>")
+_CARD_MARKUP = Markup(
+    escape=html.escape,
+    emphasis="<b>{}</b>",
+    code='<font color="#5f6368">{}</font>',
+    link='<a href="{url}">{label}</a>',
+    newline="<br>",
+)

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.core import messages
 from bot.core.replies import Button, Confirm, ImageItem, Reply, Section
-from bot.core.rich import BULLET, Code, Emphasis, Line, LinkTo, Plain, Rich, Run, line, rich
+from bot.core.rich import Code, Emphasis, Markup, Rich, line, rich
 from storage.words import clip
 
 COMMAND_ACTION = "cloudbox_cmd_{}"  # a button whose value is a command for the core
@@ -165,25 +165,7 @@ def mrkdwn(text: str) -> dict[str, Any]:
 
 def mrkdwn_text(text: Rich) -> str:
     """Rich text as Slack mrkdwn, every piece of text escaped."""
-    return "\n".join(_line(ln) for ln in text.lines)
-
-
-def _line(ln: Line) -> str:
-    return (BULLET if ln.bullet else "") + "".join(_run(run) for run in ln.runs)
-
-
-def _run(run: Run) -> str:
-    match run:
-        case Emphasis(text=text):
-            return f"*{_escape(text)}*"
-        case Code(text=text):
-            return f"`{_escape(text)}`"
-        case LinkTo(url=url, label=label):
-            # A bare address is shown as sent (Slack links it itself); a label needs Slack's link form.
-            return f"<{url}|{_escape(label)}>" if label else _escape(url)
-        case Plain(text=text):
-            return _escape(text)
-    raise AssertionError(run)
+    return _MRKDWN.render(text)
 
 
 class ActionIds:
@@ -201,3 +183,6 @@ def _escape(text: str) -> str:
     # Core text carries file names (other people's text): an unescaped < > could become a
     # link or an @channel mention. Slack's rule: escape exactly & < >.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_MRKDWN = Markup(escape=_escape, emphasis="*{}*", code="`{}`", link="<{url}|{label}>")

@@ -30,13 +30,24 @@ COMMAND = "/cloudbox"
 def register(
     app: App, core: CommandCore, *, on_home_action: Callable[[WebClient, BoltContext], None]
 ) -> None:
-    @app.command(COMMAND)
+    app.command(COMMAND)(_slash_command(core))
+    app.action(blocks.COMMAND_ACTION_RE)(_button(core, on_home_action))
+    app.action(blocks.URL_ACTION_RE)(_link_button)
+    app.event("message")(_dm_text(core))
+
+
+def _slash_command(core: CommandCore) -> Callable[..., None]:
     def slash_command(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         ack()
         reply = core.handle(actor(context, body), body.get("text") or "")
         _respond(respond, reply, what="command")
 
-    @app.action(blocks.COMMAND_ACTION_RE)
+    return slash_command
+
+
+def _button(
+    core: CommandCore, on_home_action: Callable[[WebClient, BoltContext], None]
+) -> Callable[..., None]:
     def button(
         ack: Ack,
         body: dict[str, Any],
@@ -58,11 +69,14 @@ def register(
         paging = command.split(" ", 1)[0].lower() == "list" and not reply.public
         _respond(respond, reply, what="button", replace_original=paging)
 
-    @app.action(blocks.URL_ACTION_RE)
-    def link_button(ack: Ack) -> None:
-        ack()  # the browser opens the URL; Slack still expects the click acknowledged
+    return button
 
-    @app.event("message")
+
+def _link_button(ack: Ack) -> None:
+    ack()  # the browser opens the URL; Slack still expects the click acknowledged
+
+
+def _dm_text(core: CommandCore) -> Callable[..., None]:
     def dm_text(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         # Plain DM text is a command ("list 2"); edits, joins, other subtypes and channel
         # chatter are acknowledged and ignored.
@@ -76,6 +90,8 @@ def register(
             client.chat_postMessage(channel=event["channel"], thread_ts=event.get("thread_ts"), **message)
         except SlackApiError as exc:
             _log_api_error("DM reply", context, exc)
+
+    return dm_text
 
 
 def _respond(respond: Respond, reply: Reply, *, what: str, replace_original: bool = False) -> None:
