@@ -4,7 +4,7 @@ A `Rich` is lines; a line is runs of plain text, emphasis, code and links, and m
 of a list. The core builds these and never writes a platform's markup; `bot/slack/blocks.py`
 turns them into Slack mrkdwn, `bot/gchat/cards.py` into Chat's message text and card HTML.
 
-Read as text (`str()`, `in`, `splitlines()`) a `Rich` is the common chat notation, `*emphasis*`
+Read as text (`str()`, `in`, `splitlines()`, `replace()`) a `Rich` is the common chat notation, `*emphasis*`
 and `` `code` ``, unescaped: what logs and plain-text checks see. Renderers never parse it.
 """
 
@@ -74,6 +74,9 @@ class Rich:
 
     def splitlines(self) -> list[str]:
         return str(self).splitlines()
+
+    def replace(self, old: str, new: str) -> str:
+        return str(self).replace(old, new)
 
 
 def line(*parts: Part, bullet: bool = False) -> Line:
