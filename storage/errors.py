@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from .words import clip
+
+NAME_LIMIT = 80  # names a person typed can be long
+
 
 class CloudBoxError(Exception):
     """An expected failure; `message` is safe and useful to show the person."""
@@ -43,7 +47,7 @@ class NoSuchImage(NotFound):
     """The owner has no image with this id or name; `ref` is what was asked for."""
 
     def __init__(self, ref: str):
-        super().__init__(f"You have no image called “{clip(ref)}”.")
+        super().__init__(f"You have no image called “{clip(ref, NAME_LIMIT)}”.")
         self.ref = ref
 
 
@@ -51,7 +55,9 @@ class AmbiguousName(Rejected):
     """Several of the owner's images have this name; `ids` names up to five of them."""
 
     def __init__(self, ref: str, ids: list[str]):
-        super().__init__(f"Several images are called “{clip(ref)}”; name one by its id: {', '.join(ids)}.")
+        super().__init__(
+            f"Several images are called “{clip(ref, NAME_LIMIT)}”; name one by its id: {', '.join(ids)}."
+        )
         self.ref = ref
         self.ids = ids
 
@@ -67,7 +73,7 @@ class NoActiveLinks(NotFound):
     """The image exists but has no active share to turn off."""
 
     def __init__(self, image_name: str):
-        super().__init__(f"“{clip(image_name)}” has no active links.")
+        super().__init__(f"“{clip(image_name, NAME_LIMIT)}” has no active links.")
         self.image_name = image_name
 
 
@@ -76,8 +82,3 @@ class UnknownLinkRequest(NotFound):
 
     def __init__(self) -> None:
         super().__init__("This link is not valid. Ask the bot for a new one.")
-
-
-def clip(text: str, limit: int = 80) -> str:
-    """`text`, cut to `limit` characters with an ellipsis: names a person typed can be long."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -29,6 +29,7 @@ from .decoders import Renditions
 from .errors import Rejected
 from .image_bytes import ByteScan
 from .location import positional_reads
+from .words import larger_than
 
 pillow_heif.register_heif_opener()
 
@@ -102,7 +103,7 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
         for chunk in _chunks(source):
             size += len(chunk)
             if size > max_bytes:
-                raise Rejected(f"is larger than the {_megabytes(max_bytes)} limit")
+                raise Rejected(larger_than(max_bytes))
             digest.update(chunk)
             scan.feed(chunk)
             spool.write(chunk)
@@ -293,7 +294,3 @@ def _unidentified_reason(received: Received) -> str:
     if head.startswith((b"<!doctype", b"<html")):
         return "is a web page, not an image"
     return "is not an image CloudBox can read (JPEG, PNG, GIF, WebP, HEIC, AVIF, BMP, TIFF)"
-
-
-def _megabytes(n: int) -> str:
-    return f"{n / (1024 * 1024):g} MB"

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from storage.accounts import Identity
 from storage.errors import CloudBoxError, Rejected
 from storage.model import Owner, Share
+from storage.words import plural
 
 from . import local_signin
 from .people import PLATFORM_NAMES, current_owner, describe, end_other_sessions, services, signin_required
@@ -189,7 +190,7 @@ def delete_library() -> Any:
         return redirect(url_for("gallery.confirm_delete_library"), 303)
     count = services().library.delete_all(_owner())
     end_other_sessions(_owner())
-    flash(f"Deleted {count} image{'s' if count != 1 else ''} and every link to them.", "ok")
+    flash(f"Deleted {plural(count, 'image')} and every link to them.", "ok")
     return redirect(url_for("index"), 303)
 
 
@@ -215,6 +216,5 @@ def _expiry_choices() -> list[tuple[int, str]]:
 
 def _label(hours: int) -> str:
     if hours % 24 == 0:
-        days = hours // 24
-        return f"{days} day{'s' if days != 1 else ''}"
-    return f"{hours} hour{'s' if hours != 1 else ''}"
+        return plural(hours // 24, "day")
+    return plural(hours, "hour")

@@ -11,10 +11,9 @@ from flask import g, redirect, request, session, url_for
 from storage.accounts import Identity
 from storage.model import Owner
 from storage.services import Services
+from storage.words import PLATFORM_NAMES
 
 from . import extensions
-
-PLATFORM_NAMES = {"slack": "Slack", "gchat": "Google Chat"}
 
 
 def services() -> Services:

@@ -8,6 +8,9 @@ from datetime import timedelta
 
 from storage.accounts import ChatProfile, Identity
 
+from . import messages
+from .rich import Rich
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -73,23 +76,12 @@ class DeleteImage:
 class Invalid:
     """Text that is not a command; `problem` says what is wrong, `verb` which usage to show."""
 
-    problem: str
+    problem: Rich
     verb: str = ""
 
 
 Command = Help | Link | Unlink | WhoAmI | ListImages | ShareImage | Unshare | Links | DeleteImage | Invalid
 
-USAGE = {
-    "help": "help — what CloudBox can do",
-    "link": "link — connect your Google account (your library lives there)",
-    "unlink": "unlink — disconnect this chat account from your Google account",
-    "whoami": "whoami — which Google account this chat account uses",
-    "list": "list [page] [words] — your images, newest first, e.g. `list 2 beach`",
-    "share": "share <image> [for <duration>] — post a link that expires, e.g. `share k3m9x2abcd for 3 days`",
-    "unshare": "unshare <image|link> — turn off links to an image, or one link",
-    "links": "links — your links that still work",
-    "delete": "delete <image> — delete an image (asks first)",
-}
 
 _DURATION_RE = re.compile(
     r"^(\d{1,4})\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?|w|wks?|weeks?)$", re.IGNORECASE
@@ -103,7 +95,7 @@ def parse(text: str) -> Command:
     """Turn the text after `/cloudbox` (or a DM message) into a command."""
     text = " ".join((text or "").split())
     if len(text) > MAX_TEXT:
-        return Invalid("That is too long for a command.")
+        return Invalid(messages.TOO_LONG)
     if not text:
         return Help()
     verb, _, rest = text.partition(" ")
@@ -116,7 +108,7 @@ def parse(text: str) -> Command:
         case "unlink" | "disconnect":
             choice = rest.lower()
             if choice not in ("", "keep", "delete"):
-                return Invalid("Say `unlink keep` or `unlink delete`.", "unlink")
+                return Invalid(messages.SAY_UNLINK_HOW, "unlink")
             return Unlink(choice)
         case "whoami" | "me":
             return WhoAmI()
@@ -126,12 +118,12 @@ def parse(text: str) -> Command:
             return _share(rest)
         case "unshare" | "revoke":
             ref = _unquote(rest)
-            return Unshare(ref) if ref else Invalid("Which image or link?", "unshare")
+            return Unshare(ref) if ref else Invalid(messages.WHICH_IMAGE_OR_LINK, "unshare")
         case "links":
             return Links()
         case "delete" | "del" | "rm":
             return _delete(rest)
-    return Invalid(f"I don't know “{_clip(verb)}”.")
+    return Invalid(messages.unknown_verb(verb))
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -149,7 +141,7 @@ def _list(rest: str) -> Command:
     if words and words[0].isdigit():
         page = int(words.pop(0))
         if page < 1 or page > 100_000:
-            return Invalid("Pages start at 1.", "list")
+            return Invalid(messages.PAGES_START_AT_1, "list")
     return ListImages(page, " ".join(words))
 
 
@@ -159,11 +151,11 @@ def _share(rest: str) -> Command:
     if sep:
         ttl = parse_duration(after)
         if ttl is None:
-            return Invalid(f"“{_clip(after)}” is not a duration; try `for 2 hours` or `for 3 days`.", "share")
+            return Invalid(messages.not_a_duration(after), "share")
         ref = before
     ref = _unquote(ref)
     if not ref:
-        return Invalid("Which image? Name it by its id (see `list`) or its file name.", "share")
+        return Invalid(messages.WHICH_IMAGE, "share")
     return ShareImage(ref, ttl)
 
 
@@ -173,13 +165,9 @@ def _delete(rest: str) -> Command:
         rest, confirmed = rest[: -len(" confirm")], True
     ref = _unquote(rest)
     if not ref:
-        return Invalid("Which image? Name it by its id (see `list`) or its file name.", "delete")
+        return Invalid(messages.WHICH_IMAGE, "delete")
     return DeleteImage(ref, confirmed)
 
 
 def _unquote(text: str) -> str:
     return text.strip().strip(_QUOTES).strip()
-
-
-def _clip(text: str, limit: int = 40) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

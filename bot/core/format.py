@@ -6,6 +6,9 @@ from datetime import datetime
 
 from storage.model import Image
 
+from . import messages
+from .rich import Line, Part
+
 
 def human_size(size: int) -> str:
     value = float(size)
@@ -24,11 +27,5 @@ def subtitle(image: Image) -> str:
     return f"{human_size(image.size)} · {image.width}×{image.height} · {image.created_at:%-d %b %Y}"
 
 
-def image_line(image: Image) -> str:
-    return f"`{image.id}` *{image.name}* — {subtitle(image)}"
-
-
-def refusal(file_name: str, reason: str) -> str:
-    """“cat.pdf is a PDF, not an image”: reasons from intake are sentence endings."""
-    name = file_name or "a file"
-    return f"*{name}* {reason}" if reason[:1].islower() else f"*{name}*: {reason}"
+def image_line(image: Image, *lead: Part) -> Line:
+    return messages.image_line(image.id, image.name, subtitle(image), *lead)

@@ -13,19 +13,24 @@ from storage.library import Library
 from storage.model import Image, Owner, Share
 from storage.models import utcnow
 from storage.sharing import SIGNED_LINKS_STAY, Shares
+from storage.words import platform_name
 
 from . import commands as c
-from .format import human_size, human_time, image_line, refusal, subtitle
-from .replies import Button, Confirm, ImageItem, Reply
+from . import messages as m
+from .format import human_size, human_time, image_line, subtitle
+from .replies import Button, Confirm, ImageItem, Reply, Section
+from .rich import Emphasis, Line, Rich, line, rich
 
 log = logging.getLogger(__name__)
 
-PLATFORM_NAMES = {"slack": "Slack", "gchat": "Google Chat"}
 PER_PAGE = 10
 # A chat message may carry 100 files; its report shows this many with previews (and this many
 # refusals), which fits Slack's 50 blocks and Chat's 100 widgets and 32 KB, and counts the rest.
 REPORT_ITEMS = 10
 REPORT_REFUSALS = 10
+# App Home shows the latest images and the links that still work, this many of each.
+HOME_RECENT = 5
+HOME_LINKS = 10
 
 
 class CommandCore:
@@ -45,37 +50,40 @@ class CommandCore:
         self._now = clock
 
     def handle(self, actor: c.Actor, text: str) -> Reply:
+        """Parse `text` and answer it: `run` for chat text that was not parsed yet."""
+        return self.run(actor, c.parse(text))
+
+    def run(self, actor: c.Actor, command: c.Command) -> Reply:
         """Answer a command; expected failures become a private explanation, never an exception."""
-        command = c.parse(text)
         try:
             return self._dispatch(actor, command)
         except CloudBoxError as exc:
-            return Reply(exc.message)
+            return Reply(Rich.of(exc.message))
         except Exception:
             reference = secrets.token_hex(4)
             log.exception("command %s failed (reference %s)", type(command).__name__, reference)
-            return Reply(
-                f"Sorry, something went wrong on our side (reference `{reference}`). Please try again."
-            )
+            return Reply(m.apology(reference))
 
     def linked_notice(self, identity: Identity, email: str) -> Reply:
         """Said in chat right after a link is made, so a link nobody meant is noticed at once."""
-        platform = PLATFORM_NAMES.get(identity.platform, identity.platform)
-        return Reply(
-            f"Your {platform} account is now linked to the Google account *{email}*. Images you "
-            "send me are kept in its library. If you did not do this, unlink now with "
-            "`/cloudbox unlink`.",
-            title="Google account linked",
-        )
+        return Reply(m.linked_notice(platform_name(identity.platform), email), title=m.LINKED_TITLE)
 
     def not_linked(self, actor: c.Actor) -> Reply:
         return Reply(
-            "To keep images in CloudBox, connect your Google account first: your library lives "
-            "there, so it is the same from Slack, Google Chat and the web. The link works once, "
-            "for 10 minutes.",
-            title="Connect your Google account",
-            buttons=[Button("Connect Google account", url=self._link_url(actor), style="primary")],
+            m.CONNECT,
+            title=m.CONNECT_TITLE,
+            buttons=[Button(m.CONNECT_BUTTON, url=self._link_url(actor), style="primary")],
         )
+
+    def home(self, actor: c.Actor) -> Reply:
+        """The App Home tab: link status, the latest images, the links that still work."""
+        owner = self._accounts.owner_of(actor.identity)
+        if owner is None:
+            link = Button(m.HOME_LINK_BUTTON, url=self._link_url(actor), style="primary")
+            return Reply(m.HOME_NOT_LINKED, title=m.HOME_TITLE, buttons=[link])
+        unlink = Button(m.HOME_UNLINK_BUTTON, command="unlink")
+        sections = self._home_images(owner) + self._home_links(owner)
+        return Reply(m.home_linked(owner.email), title=m.HOME_TITLE, buttons=[unlink], sections=sections)
 
     def ingest_report(self, outcomes: list, *, linked_now: bool = False) -> Reply:  # type: ignore[type-arg]
         """One reply for the files of one chat message: what was saved, what was refused and why.
@@ -86,39 +94,36 @@ class CommandCore:
         """
         saved = [o for o in outcomes if o.image is not None]
         refused = [o for o in outcomes if o.image is None]
-        lines, items = [], []
+        lines, items = Rich(), []
         if linked_now:
-            lines.append("Your Google account is linked, so I saved what you sent before:")
+            lines += rich(m.LINKED_NOW)
         if len(outcomes) > REPORT_ITEMS:
-            lines.append(f"Saved {_count(len(saved), 'file')} of {len(outcomes)}; {len(refused)} not saved.")
+            lines += rich(m.saved_some(len(saved), len(outcomes), len(refused)))
         for outcome in saved[:REPORT_ITEMS]:
             image: Image = outcome.image
-            verb = "Saved" if outcome.created else "Already in your library:"
-            lines.append(f"{verb} {image_line(image)}")
+            lines += rich(image_line(image, m.saved_verb(outcome.created) + " "))
             items.append(self._item(image, share=True))
         buttons, more = [], None
         if len(saved) > REPORT_ITEMS:
             gallery = self._library.policy.base_url.rstrip("/") + "/"
-            more = f"…and {len(saved) - REPORT_ITEMS} more, all in your library: {gallery}"
-            lines.append(more)
-            buttons.append(Button("Open my library", url=gallery))
-        notes = [refusal(o.job.file_name, o.refused or "was not saved") for o in refused[:REPORT_REFUSALS]]
+            more = m.more_in_library(len(saved) - REPORT_ITEMS, gallery)
+            lines += more
+            buttons.append(Button(m.OPEN_LIBRARY, url=gallery))
+        notes = [m.refusal(o.job.file_name, o.refused or m.WAS_NOT_SAVED) for o in refused[:REPORT_REFUSALS]]
         if len(refused) > REPORT_REFUSALS:
-            notes.append(f"…and {_count(len(refused) - REPORT_REFUSALS, 'more file')} not saved.")
-        if notes:
-            lines.extend(f"Not saved: {n}" for n in notes)
-        return Reply("\n".join(lines), items=items, notes=notes, buttons=buttons, more=more)
+            notes.append(m.more_not_saved(len(refused) - REPORT_REFUSALS))
+        for note in notes:
+            lines += rich(*(line(f"{m.NOT_SAVED}: ", *ln.runs) for ln in note.lines))
+        return Reply(lines, items=items, notes=notes, buttons=buttons, more=more)
 
     # -- dispatch -------------------------------------------------------------------------
 
     def _dispatch(self, actor: c.Actor, command: c.Command) -> Reply:
         match command:
             case c.Help():
-                return self._help()
+                return Reply(m.help_text(), title=m.HELP_TITLE)
             case c.Invalid(problem=problem, verb=verb):
-                usage = c.USAGE.get(verb)
-                hint = f"Usage: {usage}" if usage else "Try `help` to see what I can do."
-                return Reply(f"{problem}\n{hint}")
+                return Reply(m.invalid(problem, verb))
             case c.Link():
                 return self._link(actor)
         owner = self._accounts.owner_of(actor.identity)
@@ -135,108 +140,76 @@ class CommandCore:
                 return self._share(actor, owner, ref, ttl)
             case c.Unshare(ref=ref):
                 shares = self._shares.revoke(owner, ref)
-                names = sorted({s.image.name for s in shares})
-                return Reply(f"Turned off {_count(len(shares), 'link')} to *{'*, *'.join(names)}*.")
+                return Reply(m.turned_off(len(shares), sorted({s.image.name for s in shares})))
             case c.Links():
                 return self._links(owner)
             case c.DeleteImage(ref=ref, confirmed=confirmed):
                 return self._delete(owner, ref, confirmed)
         raise AssertionError(f"unhandled command {command!r}")
 
-    def _help(self) -> Reply:
-        lines = ["*CloudBox* keeps the images you send me, in your own Google Cloud library.", ""]
-        lines += ["Send me images in a direct message (or mention me with them) and I save them."]
-        lines += ["", "Commands:"] + [_usage_line(usage) for usage in c.USAGE.values()]
-        return Reply("\n".join(lines), title="CloudBox help")
-
     def _link(self, actor: c.Actor) -> Reply:
         owner = self._accounts.owner_of(actor.identity)
         if owner is None:
             return self.not_linked(actor)
-        return Reply(
-            f"You are linked to *{owner.email}*. To switch to another Google account, use this "
-            "link (it works once, for 10 minutes).",
-            buttons=[Button("Link another Google account", url=self._link_url(actor))],
-        )
+        return Reply(m.linked_to(owner.email), buttons=[Button(m.SWITCH_BUTTON, url=self._link_url(actor))])
 
     def _whoami(self, actor: c.Actor, owner: Owner) -> Reply:
         others = [
-            f"{PLATFORM_NAMES.get(i.platform, i.platform)} ({i.chat_user})"
+            m.other_identity(platform_name(i.platform), i.chat_user)
             for i in self._accounts.identities(owner)
             if i != actor.identity
         ]
-        text = f"This {PLATFORM_NAMES.get(actor.identity.platform)} account uses *{owner.email}*."
-        if others:
-            text += " Also linked: " + ", ".join(others) + "."
-        text += f" You keep {self._library.usage(owner).describe()}."
-        return Reply(text)
+        usage = self._library.usage(owner).describe()
+        return Reply(m.whoami(platform_name(actor.identity.platform), owner.email, others, usage))
 
     def _unlink(self, actor: c.Actor, owner: Owner, choice: str) -> Reply:
         if choice == "":
-            return Reply(
-                f"Unlink this chat account from *{owner.email}*? Your images can stay in the "
-                "library (you can link again, or use the web gallery), or be deleted.",
-                buttons=[
-                    Button("Unlink, keep my images", command="unlink keep", style="primary"),
-                    Button(
-                        "Unlink and delete my images",
-                        command="unlink delete",
-                        style="danger",
-                        confirm=Confirm(
-                            "Delete your whole library?",
-                            f"This deletes every image of {owner.email} and turns off all links, "
-                            "for every chat linked to that account. It cannot be undone.",
-                            "Delete everything",
-                        ),
-                    ),
-                ],
-            )
+            return Reply(m.unlink_question(owner.email), buttons=_unlink_buttons(owner))
         deleted = self._library.delete_all(owner) if choice == "delete" else 0
         self._accounts.unlink(actor.identity)
         if choice == "delete":
-            return Reply(f"Deleted {_count(deleted, 'image')} and unlinked this chat account.")
-        return Reply(f"Unlinked. Your images stay with *{owner.email}*; `link` connects again.")
+            return Reply(m.unlinked_and_deleted(deleted))
+        return Reply(m.unlinked(owner.email))
 
     def _list(self, owner: Owner, page_number: int, words: str) -> Reply:
         page = self._library.list(owner, page=page_number, per_page=PER_PAGE, words=words)
-        what = f"images matching “{words}”" if words else "images"
+        what = m.images_what(words)
         if page.total == 0:
-            return Reply(f"You have no {what} yet. Send me an image to save it.")
+            return Reply(m.no_images(what))
         if not page.images:
-            return Reply(f"There is no page {page_number}; you have {page.pages} page(s) of {what}.")
-        title = f"Your {what} — page {page.number} of {page.pages} ({page.total} in all)"
+            return Reply(m.no_such_page(page_number, page.pages, what))
+        title = m.list_title(what, page.number, page.pages, page.total)
         items = [self._item(image, share=True, delete=True) for image in page.images]
         buttons = []
         suffix = f" {words}" if words else ""
         if page.number > 1:
-            buttons.append(Button("Previous page", command=f"list {page.number - 1}{suffix}"))
+            buttons.append(Button(m.PREVIOUS_PAGE, command=f"list {page.number - 1}{suffix}"))
         if page.has_next:
-            buttons.append(Button("Next page", command=f"list {page.number + 1}{suffix}"))
-        text = "\n".join([f"*{title}*"] + [image_line(i) for i in page.images])
+            buttons.append(Button(m.NEXT_PAGE, command=f"list {page.number + 1}{suffix}"))
+        text = rich(line(Emphasis(title)), *(image_line(i) for i in page.images))
         return Reply(text, title=title, items=items, buttons=buttons)
 
     def _share(self, actor: c.Actor, owner: Owner, ref: str, ttl: object) -> Reply:
         share = self._shares.share(owner, ref, ttl=ttl, created_by=actor.name or actor.identity.chat_user)  # type: ignore[arg-type]
-        who = actor.name or "Someone"
-        text = (
-            f"*{who}* shared *{share.image.name}*: {share.url}\n"
-            f"The link works until {human_time(share.expires_at)}."
+        text = m.shared(
+            actor.name or m.SOMEONE,
+            share.image.name,
+            share.url or "",  # a share just made always has its URL
+            human_time(share.expires_at),
+            can_turn_off=self._links_can_be_turned_off,
         )
-        if not self._links_can_be_turned_off:
-            text += " It cannot be turned off before then; deleting the image stops it."
         return Reply(text, public=True, items=[self._item(share.image)])
 
     def _links(self, owner: Owner) -> Reply:
         shares = self._shares.links(owner)
         if not shares:
-            return Reply("You have no links that still work. `share <image>` makes one.")
-        lines = ["*Your links that still work*"] + [_link_line(s) for s in shares]
+            return Reply(m.NO_LINKS)
+        text = rich(line(Emphasis(m.LINKS_HEADING)), *(_link_line(s) for s in shares))
         if not self._links_can_be_turned_off:
-            lines.append(SIGNED_LINKS_STAY)
-            return Reply("\n".join(lines), title="Your links")
+            return Reply(text + rich(SIGNED_LINKS_STAY), title=m.LINKS_TITLE)
         # One button per link, named by its image as `list` names it (the link id is internal).
-        buttons = [Button(f"Turn off: {s.image.name}", command=f"unshare {s.id}") for s in shares[:10]]
-        return Reply("\n".join(lines), title="Your links", buttons=buttons)
+        buttons = [Button(m.turn_off_button(s.image.name), command=f"unshare {s.id}") for s in shares[:10]]
+        return Reply(text, title=m.LINKS_TITLE, buttons=buttons)
 
     @property
     def _links_can_be_turned_off(self) -> bool:
@@ -246,29 +219,36 @@ class CommandCore:
     def _delete(self, owner: Owner, ref: str, confirmed: bool) -> Reply:
         if not confirmed:
             image = self._library.get(owner, ref)
-            return Reply(
-                f"Delete *{image.name}* (`{image.id}`)? This removes it and turns off its links.",
-                items=[self._item(image)],
-                buttons=[
-                    Button(
-                        "Delete",
-                        command=f"delete {image.id} confirm",
-                        style="danger",
-                        confirm=Confirm(
-                            "Delete this image?", f"{image.name} will be gone for good.", "Delete"
-                        ),
-                    )
-                ],
+            confirm = Confirm(m.DELETE_IMAGE_TITLE, m.gone_for_good(image.name), m.DELETE_BUTTON)
+            delete = Button(
+                m.DELETE_BUTTON, command=f"delete {image.id} confirm", style="danger", confirm=confirm
             )
+            return Reply(m.delete_question(image.name, image.id), items=[self._item(image)], buttons=[delete])
         image = self._library.delete(owner, ref)
-        return Reply(f"Deleted *{image.name}*.")
+        return Reply(m.deleted(image.name))
+
+    def _home_images(self, owner: Owner) -> list[Section]:
+        page = self._library.list(owner, per_page=HOME_RECENT)
+        recent = Section(m.home_recent(page.total), [self._item(i) for i in page.images], rule=True)
+        return [recent] if page.images else [recent, Section(m.NO_IMAGES_YET)]
+
+    def _home_links(self, owner: Owner) -> list[Section]:
+        shares = [*self._shares.links(owner)][:HOME_LINKS]  # a copy: mypy misreads the return type
+        lines = [
+            Section(
+                m.home_link_line(s.id, s.image.name, s.views, human_time(s.expires_at)),
+                buttons=[Button(m.home_turn_off_button(s.id), command=f"unshare {s.id}")],
+            )
+            for s in shares
+        ]
+        return [Section(m.home_links_heading(bool(shares)), rule=True), *lines]
 
     def _item(self, image: Image, *, share: bool = False, delete: bool = False) -> ImageItem:
         buttons = []
         if share:
-            buttons.append(Button("Share", command=f"share {image.id}", style="primary"))
+            buttons.append(Button(m.SHARE_BUTTON, command=f"share {image.id}", style="primary"))
         if delete:
-            buttons.append(Button("Delete", command=f"delete {image.id}", style="danger"))
+            buttons.append(Button(m.DELETE_BUTTON, command=f"delete {image.id}", style="danger"))
         try:
             preview = self._library.preview_url(image)
         except CloudBoxError:
@@ -276,20 +256,16 @@ class CommandCore:
         return ImageItem(image, preview, subtitle(image), buttons)
 
 
-def _link_line(share: Share) -> str:
-    views = _count(share.views, "view")
-    return f"`{share.image.id}` *{share.image.name}* — {views}, until {human_time(share.expires_at)}"
+def _unlink_buttons(owner: Owner) -> list[Button]:
+    confirm = Confirm(m.UNLINK_DELETE_TITLE, m.unlink_delete_warning(owner.email), m.UNLINK_DELETE_OK)
+    return [
+        Button(m.UNLINK_KEEP_BUTTON, command="unlink keep", style="primary"),
+        Button(m.UNLINK_DELETE_BUTTON, command="unlink delete", style="danger", confirm=confirm),
+    ]
 
 
-def _usage_line(usage: str) -> str:
-    """“• `/cloudbox list [page] [words]` — your images…”: the syntax as code, the rest as text
-    (its examples carry code marks of their own, which must not sit inside another pair)."""
-    syntax, _, what = usage.partition(" — ")
-    return f"• `/cloudbox {syntax}` — {what}" if what else f"• `/cloudbox {syntax}`"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+def _link_line(share: Share) -> Line:
+    return m.link_line(share.image.id, share.image.name, share.views, human_time(share.expires_at))
 
 
 __all__ = ["CommandCore", "human_size"]

@@ -1,9 +1,10 @@
 """Rendering the command core's neutral `Reply` as Google Chat messages and event responses.
 
-A message is `text` (Chat's own *bold* / `code` markup, which the core already uses) plus one
-`cardsV2` card with a preview image and Share / Delete buttons per image. Clicking a button sends
-the command text back in the action parameters. Replies are private (`privateMessageViewer`)
-in spaces unless the core marks them public (`share`).
+The core's `Rich` text is rendered twice here: as Chat's message markup (`*bold*`, `` `code` ``,
+`<url|label>`) for a message's `text`, and as the HTML subset card widgets take (`<b>`, `<font>`,
+`<a>`, `<br>`). A message is that `text` plus one `cardsV2` card with a preview image and Share /
+Delete buttons per image. Clicking a button sends the command text back in the action parameters.
+Replies are private (`privateMessageViewer`) in spaces unless the core marks them public (`share`).
 
 Responses to an event use the schema of the event: a classic event gets the message itself
 (`actionResponse` for clicks and REQUEST_CONFIG), an add-on event gets it wrapped in
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 import html
 import itertools
-import re
 from typing import Any
 
+from bot.core import messages
 from bot.core.replies import Button, ImageItem, Reply
+from bot.core.rich import Markup, Rich
+from storage.words import clip
 
 from .events import ChatEvent, Format
 
@@ -28,8 +31,6 @@ CANCEL_PARAM = "cancelled"
 CONFIRM_PARAMS = ("confirm_title", "confirm_text", "confirm_ok", "confirm_cancel")
 MAX_TEXT = 4000  # Chat's limit is 4,096 characters
 _DANGER = {"red": 0.75, "green": 0.11, "blue": 0.11, "alpha": 1}
-_BOLD_RE = re.compile(r"\*([^*\n]+)\*")
-_CODE_RE = re.compile(r"`([^`\n]+)`")
 _card_ids = itertools.count(1)
 
 
@@ -38,8 +39,8 @@ def message(reply: Reply, *, fmt: Format, endpoint_url: str, viewer: str | None 
     text = reply.text
     if reply.items and not reply.public:
         # The card lists every image; the text only introduces it.
-        text = reply.title or reply.text.split("\n", 1)[0]
-    body: dict[str, Any] = {"text": _clip(_inert(text))}
+        text = Rich.of(reply.title) if reply.title else Rich(reply.text.lines[:1])
+    body: dict[str, Any] = {"text": clip(chat_text(text), MAX_TEXT)}
     card = _card(reply, fmt, endpoint_url)
     if card is not None:
         body["cardsV2"] = [{"cardId": f"cloudbox-{next(_card_ids)}", "card": card}]
@@ -50,7 +51,7 @@ def message(reply: Reply, *, fmt: Format, endpoint_url: str, viewer: str | None 
 
 def short_message(reply: Reply, *, viewer: str | None = None) -> dict[str, Any]:
     """The reply's text alone, for when Chat refuses the message with its card."""
-    body: dict[str, Any] = {"text": _clip(_inert(reply.text))}
+    body: dict[str, Any] = {"text": clip(chat_text(reply.text), MAX_TEXT)}
     if viewer:
         body["privateMessageViewer"] = {"name": viewer}
     return body
@@ -76,12 +77,13 @@ def confirmation(params: dict[str, str]) -> Reply:
     """The question a button with a confirm step asks before its command runs."""
     title, text, ok, cancel = (params.get(k, "") for k in CONFIRM_PARAMS)
     command = params.get(COMMAND_PARAM, "")
+    title = title or messages.ARE_YOU_SURE
     return Reply(
-        f"*{title or 'Are you sure?'}*\n{text}",
-        title=title or "Are you sure?",
+        messages.confirm_question(title, text),
+        title=title,
         buttons=[
-            Button(ok or "OK", command=command, style="danger"),
-            Button(cancel or "Cancel", command=None),
+            Button(ok or messages.OK, command=command, style="danger"),
+            Button(cancel or messages.CANCEL, command=None),
         ],
     )
 
@@ -95,7 +97,7 @@ def _card(reply: Reply, fmt: Format, endpoint_url: str) -> dict[str, Any] | None
         sections.append({"widgets": [{"textParagraph": {"text": _card_text(reply.more)}}]})
     if reply.notes and reply.items:
         paragraph = "<br>".join(_card_text(n) for n in reply.notes)
-        sections.append({"header": "Not saved", "widgets": [{"textParagraph": {"text": paragraph}}]})
+        sections.append({"header": messages.NOT_SAVED, "widgets": [{"textParagraph": {"text": paragraph}}]})
     if reply.buttons:
         if not reply.items:
             sections.append({"widgets": [{"textParagraph": {"text": _card_text(reply.text)}}]})
@@ -104,7 +106,7 @@ def _card(reply: Reply, fmt: Format, endpoint_url: str) -> dict[str, Any] | None
         return None
     card: dict[str, Any] = {"sections": sections}
     if reply.title:
-        card["header"] = {"title": _clip(reply.title, 200)}
+        card["header"] = {"title": clip(reply.title, 200)}
     return card
 
 
@@ -112,13 +114,13 @@ def _item_section(item: ImageItem, fmt: Format, endpoint_url: str) -> dict[str, 
     image = item.image
     widgets: list[dict[str, Any]] = []
     if item.preview_url:
-        widgets.append({"image": {"imageUrl": item.preview_url, "altText": _clip(image.name, 200)}})
+        widgets.append({"image": {"imageUrl": item.preview_url, "altText": clip(image.name, 200)}})
     widgets.append(
         {"decoratedText": {"topLabel": image.id, "text": html.escape(item.subtitle), "wrapText": True}}
     )
     if item.buttons:
         widgets.append(_button_list(item.buttons, fmt, endpoint_url))
-    return {"header": html.escape(_clip(image.name, 200)), "widgets": widgets}
+    return {"header": html.escape(clip(image.name, 200)), "widgets": widgets}
 
 
 def _button_list(buttons: list[Button], fmt: Format, endpoint_url: str) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def _button_list(buttons: list[Button], fmt: Format, endpoint_url: str) -> dict[
 
 
 def _button(button: Button, fmt: Format, endpoint_url: str) -> dict[str, Any]:
-    rendered: dict[str, Any] = {"text": _clip(button.label, 80)}
+    rendered: dict[str, Any] = {"text": clip(button.label, 80)}
     if button.url:
         rendered["onClick"] = {"openLink": {"url": button.url}}
     else:
@@ -151,20 +153,28 @@ def _button(button: Button, fmt: Format, endpoint_url: str) -> dict[str, Any]:
     return rendered
 
 
-def _card_text(text: str) -> str:
+def chat_text(text: Rich) -> str:
+    """Rich text in Chat's message markup; other people's words are made inert (see `_inert`)."""
+    return _MESSAGE_MARKUP.render(text)
+
+
+def _card_text(text: Rich) -> str:
     """Card widgets take Chat's HTML subset, not message markup."""
-    escaped = html.escape(text)
-    escaped = _BOLD_RE.sub(r"<b>\1</b>", escaped)
-    escaped = _CODE_RE.sub(r"<font color=\"#5f6368\">\1</font>", escaped)
-    return escaped.replace("\n", "<br>")
+    return _CARD_MARKUP.render(text)
 
 
 def _inert(text: str) -> str:
     """Message text carries file names (other people's words), and Chat reads `<users/all>`
-    as @all and `<url|label>` as a link, with no escape for them. CloudBox's own text never
-    uses angle brackets, so every one is shown as a look-alike that Chat does not parse."""
+    as @all and `<url|label>` as a link, with no escape for them, so every angle bracket in
+    text is shown as a look-alike that Chat does not parse; only links CloudBox makes keep theirs."""
     return text.replace("<", "\u2039").replace(">", "\u203a")
 
 
-def _clip(text: str, limit: int = MAX_TEXT) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+_MESSAGE_MARKUP = Markup(escape=_inert, emphasis="*{}*", code="`{}`", link="<{url}|{label}>")
+_CARD_MARKUP = Markup(
+    escape=html.escape,
+    emphasis="<b>{}</b>",
+    code='<font color="#5f6368">{}</font>',
+    link='<a href="{url}">{label}</a>',
+    newline="<br>",
+)

@@ -20,9 +20,11 @@ import secrets
 from contextlib import AbstractContextManager
 from typing import Any, BinaryIO
 
-from bot.core.commands import Actor, Help, Invalid, parse
+from bot.core import messages
+from bot.core.commands import Actor, Command, Help, Invalid, parse
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
+from bot.core.rich import Rich
 from bot.ingest import metrics
 from bot.ingest.doorbell import Doorbell
 from bot.ingest.platform import Outcome
@@ -39,17 +41,6 @@ from .media import ChatApi, ChatApiRefused, ChatMediaFetcher
 log = logging.getLogger(__name__)
 
 PLATFORM = "gchat"
-GREETING = (
-    "Hi, I'm *CloudBox*: I keep the images you send me in your own library, linked to your "
-    "Google account.\n"
-    "• Send me images in a direct message, or mention me with them in a space.\n"
-    "• `/cloudbox list` shows your images; `/cloudbox share <image>` posts a link that expires.\n"
-    "• `/cloudbox help` lists everything."
-)
-REFUSAL = (
-    "CloudBox is not available to your organisation. Ask the administrator of this CloudBox to "
-    "allow it; nothing you send is kept."
-)
 
 
 def identity_of(user: ChatUser) -> Identity:
@@ -95,33 +86,32 @@ class GchatHandler:
                 who=f"gchat {user.domain_id or 'no customer'}",
                 detail="customer outside the access policy",
             )
-            return self._say(event, user, Reply(REFUSAL))
+            return self._say(event, user, Reply(Rich.of(messages.GCHAT_REFUSAL)))
         if event.kind == "click":
             return self._click(event, user)
         if event.attachments:
             return self._ingest(event, user)
         if event.kind == "added" and not event.text:
-            return cards.respond(event, self._message(event, user, Reply(GREETING, public=True)))
+            return cards.respond(event, self._message(event, user, Reply(messages.GREETING, public=True)))
         if event.kind == "command" and event.command_id != self._settings.gchat_command_id:
-            return self._say(event, user, Reply("I don't know that command. Try `/cloudbox help`."))
-        return self._command(event, user, event.text)
+            return self._say(event, user, Reply(messages.UNKNOWN_COMMAND))
+        return self._command(event, user, parse(event.text))
 
-    def _command(self, event: ChatEvent, user: ChatUser, text: str) -> dict[str, Any]:
+    def _command(self, event: ChatEvent, user: ChatUser, command: Command) -> dict[str, Any]:
         identity = identity_of(user)
-        command = parse(text)
         needs_account = not isinstance(command, Help | Invalid)
         if needs_account and event.config_complete_url and self._accounts.owner_of(identity) is None:
             return self._request_config(event, identity)
-        reply = self._core.handle(_actor(event, user), text)
+        reply = self._core.run(_actor(event, user), command)
         return self._say(event, user, reply)
 
     def _click(self, event: ChatEvent, user: ChatUser) -> dict[str, Any]:
         params = event.parameters
         if params.get(cards.CANCEL_PARAM):
-            return self._say(event, user, Reply("OK, nothing changed."))
+            return self._say(event, user, Reply(messages.NOTHING_CHANGED))
         if params.get(cards.CONFIRM_PARAMS[0]):
             return self._say(event, user, cards.confirmation(params))
-        return self._command(event, user, params.get(cards.COMMAND_PARAM, ""))
+        return self._command(event, user, parse(params.get(cards.COMMAND_PARAM, "")))
 
     def _ingest(self, event: ChatEvent, user: ChatUser) -> dict[str, Any]:
         identity = identity_of(user)
@@ -157,10 +147,7 @@ class GchatHandler:
                 return self._request_config(event, identity)
             return self._say(event, user, self._core.not_linked(_actor(event, user)))
         count = len(files)
-        if added == 0:
-            text = f"I already have {_files(count)} from this message; the answer is on its way."
-        else:
-            text = f"Saving {_files(count, 'image')}… I'll post what was saved in a moment."
+        text = messages.already_saving(count) if added == 0 else messages.saving(count)
         return self._say(event, user, Reply(text))
 
     def _request_config(self, event: ChatEvent, identity: Identity) -> dict[str, Any]:
@@ -211,10 +198,7 @@ class GchatHandler:
         ref = ChatFileRef.from_json(job.ref)
         if ref.asked_to_link:
             # Chat already showed the linking prompt when the message arrived.
-            reply = Reply(
-                f"I'm keeping {_files(len(jobs))} for an hour. Connect your Google account with "
-                "the prompt above and I save them right away."
-            )
+            reply = Reply(messages.keeping_until_prompt(len(jobs)))
         else:
             profile = ChatProfile(ref.email, ref.display_name)
             reply = self._core.not_linked(Actor(job.identity, profile=profile, reply_to=ref.space or None))
@@ -245,7 +229,3 @@ def _request_id(kind: str, jobs: list[Job]) -> str:
     once; new for a later report on the same files (they ran again, so their attempts moved)."""
     done = ",".join(f"{job.id}.{job.attempts}" for job in sorted(jobs, key=lambda j: j.id))
     return f"cloudbox-{kind}-" + hashlib.sha256(f"{jobs[0].batch}|{done}".encode()).hexdigest()[:32]
-
-
-def _files(count: int, noun: str = "file") -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")

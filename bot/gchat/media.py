@@ -22,6 +22,7 @@ from google.oauth2 import service_account
 from storage.errors import Rejected
 from storage.ingest_queue import Job
 from storage.settings import Settings
+from storage.words import larger_than
 
 from .file_ref import ChatFileRef
 
@@ -159,5 +160,4 @@ def _check_download(response: Any, max_bytes: int) -> None:
         raise Rejected("could not be downloaded: Google Chat answered with a web page")
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > max_bytes:
-        mb = max_bytes // (1024 * 1024)
-        raise Rejected(f"is larger than the {mb} MB limit")
+        raise Rejected(larger_than(max_bytes))

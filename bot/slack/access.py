@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.oauth.installation_store import InstallationStore
 
+from bot.core import messages
 from storage.access import AccessPolicy
 from storage.audit import AuditLog
 from storage.ingest_queue import IncomingFile
@@ -28,10 +29,7 @@ from .private_apis import extract_enterprise_id, extract_team_id
 
 log = logging.getLogger(__name__)
 
-REFUSAL = (
-    "CloudBox is not available to your workspace. Ask the administrator of this CloudBox to allow "
-    "it; nothing you send is kept."
-)
+REFUSAL = messages.SLACK_REFUSAL
 
 _JSON: dict[str, str | Sequence[str]] = {"content-type": ["application/json;charset=utf-8"]}
 _INTERACTIVE = ("block_actions", "message_action", "shortcut", "view_submission")

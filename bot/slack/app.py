@@ -19,7 +19,6 @@ from slack_bolt.logger import messages as bolt_messages
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from bot.core.commands import Actor
 from bot.ingest.platform import Outcome
 from bot.runtime import ChatRuntime
 from storage.accounts import LinkMade
@@ -155,9 +154,7 @@ def build(
     )
     delivery = SlackDelivery(client, tokens, chat.core)
     chat.profiles["slack"] = SlackProfiles(client, tokens)
-    view = home.HomeView(
-        services.library, services.shares, services.accounts, lambda who: chat.link_url(Actor(who))
-    )
+    view = home.HomeView(chat.core)
 
     ingestion.register(app, chat.queue, chat.doorbell)  # before commands: first match wins
     commands.register(app, chat.core, on_home_action=view.publish)

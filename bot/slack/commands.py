@@ -15,6 +15,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core import messages
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
 
@@ -24,19 +25,29 @@ from .people import actor
 log = logging.getLogger(__name__)
 
 COMMAND = "/cloudbox"
-SORRY = "Sorry, Slack did not take my answer (reference `{}`). Please try again in a moment."
 
 
 def register(
     app: App, core: CommandCore, *, on_home_action: Callable[[WebClient, BoltContext], None]
 ) -> None:
-    @app.command(COMMAND)
+    app.command(COMMAND)(_slash_command(core))
+    app.action(blocks.COMMAND_ACTION_RE)(_button(core, on_home_action))
+    app.action(blocks.URL_ACTION_RE)(_link_button)
+    app.event("message")(_dm_text(core))
+
+
+def _slash_command(core: CommandCore) -> Callable[..., None]:
     def slash_command(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
         ack()
         reply = core.handle(actor(context, body), body.get("text") or "")
         _respond(respond, reply, what="command")
 
-    @app.action(blocks.COMMAND_ACTION_RE)
+    return slash_command
+
+
+def _button(
+    core: CommandCore, on_home_action: Callable[[WebClient, BoltContext], None]
+) -> Callable[..., None]:
     def button(
         ack: Ack,
         body: dict[str, Any],
@@ -58,11 +69,14 @@ def register(
         paging = command.split(" ", 1)[0].lower() == "list" and not reply.public
         _respond(respond, reply, what="button", replace_original=paging)
 
-    @app.action(blocks.URL_ACTION_RE)
-    def link_button(ack: Ack) -> None:
-        ack()  # the browser opens the URL; Slack still expects the click acknowledged
+    return button
 
-    @app.event("message")
+
+def _link_button(ack: Ack) -> None:
+    ack()  # the browser opens the URL; Slack still expects the click acknowledged
+
+
+def _dm_text(core: CommandCore) -> Callable[..., None]:
     def dm_text(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
         # Plain DM text is a command ("list 2"); edits, joins, other subtypes and channel
         # chatter are acknowledged and ignored.
@@ -77,6 +91,8 @@ def register(
         except SlackApiError as exc:
             _log_api_error("DM reply", context, exc)
 
+    return dm_text
+
 
 def _respond(respond: Respond, reply: Reply, *, what: str, replace_original: bool = False) -> None:
     message = blocks.message(reply)
@@ -87,7 +103,9 @@ def _respond(respond: Respond, reply: Reply, *, what: str, replace_original: boo
         reference = secrets.token_hex(4)
         log.warning("%s reply failed (reference %s): %s", what, reference, type(exc).__name__)
         try:
-            respond(text=SORRY.format(reference), response_type="ephemeral")
+            respond(
+                text=blocks.mrkdwn_text(messages.slack_refused_answer(reference)), response_type="ephemeral"
+            )
         except Exception:
             log.warning("could not tell the person either (reference %s)", reference)
 

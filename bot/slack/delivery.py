@@ -13,6 +13,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core import messages
 from bot.core.commands import Actor
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
@@ -48,9 +49,7 @@ class SlackDelivery:
             return
         job = jobs[0]
         reply = self._core.not_linked(Actor(job.identity))
-        count = f"{len(jobs)} file{'s' if len(jobs) != 1 else ''}"
-        keep = f"I am keeping the {count} you just sent for an hour and will save them as soon as you link."
-        self.post(job, replace(reply, text=f"{reply.text}\n{keep}"))
+        self.post(job, replace(reply, text=reply.text + messages.keeping_until_linked(len(jobs))))
 
     def tell_linked(self, made: LinkMade) -> None:
         """DM the person (the app's Messages tab) which Google account they just linked."""

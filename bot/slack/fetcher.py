@@ -18,16 +18,18 @@ import requests
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.core import messages
 from storage.errors import Rejected
 from storage.ingest_queue import Job
+from storage.words import larger_than
 
 from .file_ref import SlackFileRef
 from .tokens import TokenSource
 
 log = logging.getLogger(__name__)
 
-LOGIN_PAGE = "came back as a Slack sign-in page instead of the file (CloudBox may lack the files:read scope)"
-GONE = "is no longer available in Slack"
+LOGIN_PAGE = messages.SLACK_LOGIN_PAGE
+GONE = messages.SLACK_GONE
 
 
 class SlackFetcher:
@@ -60,7 +62,7 @@ class SlackFetcher:
         if not url:  # Slack Connect files arrive as ids ("file_access"): ask files.info
             url, size = self._file_info(token, ref.file or job.file_id)
         if isinstance(size, int) and size > self._max_bytes:
-            raise Rejected(f"is larger than the {self._max_bytes / (1024 * 1024):g} MB limit")
+            raise Rejected(larger_than(self._max_bytes))
         self.check_url(url)
         response = self._session.get(
             url,
@@ -112,7 +114,7 @@ class SlackFetcher:
             raise Rejected(LOGIN_PAGE)
         length = response.headers.get("Content-Length")
         if length and length.isdigit() and int(length) > self._max_bytes:
-            raise Rejected(f"is larger than the {self._max_bytes / (1024 * 1024):g} MB limit")
+            raise Rejected(larger_than(self._max_bytes))
 
 
 def _is_loopback(host: str) -> bool:

@@ -57,49 +57,69 @@ class SlackEventGate:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
             return self._app(environ, start_response)
-
-        declared = environ.get("CONTENT_LENGTH") or ""
-        if declared.isdigit() and int(declared) > MAX_BODY:
+        raw = _read_bounded(environ)
+        if raw is None:
             return _answer(environ, start_response, 413, "too large")
-        raw = get_input_stream(environ, safe_fallback=True, max_content_length=MAX_BODY).read(MAX_BODY + 1)
-        if len(raw) > MAX_BODY:
-            return _answer(environ, start_response, 413, "too large")
+        text = self._signed_text(raw, environ)
+        if text is None:
+            return _answer(environ, start_response, 401, "invalid request")
+        body = _parse(text, environ.get("CONTENT_TYPE"))
+        if body is None:
+            return _answer(environ, start_response, 400, "unreadable body")
+        files = self._files_to_save(body)
+        if files:
+            return self._save(files, environ, start_response)
+        _put_back(environ, raw)
+        return self._app(environ, start_response)
 
-        # One refusal for every way a request can fail to be Slack's, before anything parses
-        # the body (Bolt answers 500 to a timestamp that is not a number). ASCII only: "²" is a
-        # digit to isdigit() but not to int(), and the verifier's compare_digest raises on a
-        # non-ASCII signature. Slack signs UTF-8 text, so other bytes cannot carry its signature.
+    def _signed_text(self, raw: bytes, environ: dict[str, Any]) -> str | None:
+        """The body as text when Slack signed it, with a fresh timestamp; None otherwise.
+
+        One refusal for every way a request can fail to be Slack's, before anything parses the
+        body (Bolt answers 500 to a timestamp that is not a number). ASCII only: "²" is a digit
+        to isdigit() but not to int(), and the verifier's compare_digest raises on a non-ASCII
+        signature. Slack signs UTF-8 text, so other bytes cannot carry its signature.
+        """
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         text = _utf8(raw)
-        if not (
+        if (
             timestamp.isascii()
             and timestamp.isdigit()
             and signature.isascii()
             and text is not None
             and self._verifier.is_valid(text, timestamp, signature)
         ):
-            return _answer(environ, start_response, 401, "invalid request")
-        body = _parse(text, environ.get("CONTENT_TYPE"))
-        if body is None:
-            return _answer(environ, start_response, 400, "unreadable body")
+            return text
+        return None
 
-        files = self._files_to_save(body)
-        if files:
-            try:
-                self._persist(files)
-            except Exception:
-                # Not acknowledged, so Slack delivers the event again (and again, for an hour).
-                log.exception("could not persist %d Slack file(s); answering 500", len(files))
-                return _answer(environ, start_response, 500, "try again")
-            return _answer(environ, start_response, 200, "")
+    def _save(
+        self, files: list[IncomingFile], environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        try:
+            self._persist(files)
+        except Exception:
+            # Not acknowledged, so Slack delivers the event again (and again, for an hour).
+            log.exception("could not persist %d Slack file(s); answering 500", len(files))
+            return _answer(environ, start_response, 500, "try again")
+        return _answer(environ, start_response, 200, "")
 
-        # The body was read: hand Flask and Bolt the same bytes (Bolt verifies them again).
-        environ["wsgi.input"] = io.BytesIO(raw)
-        environ["CONTENT_LENGTH"] = str(len(raw))
-        environ.pop("HTTP_TRANSFER_ENCODING", None)
-        environ["wsgi.input_terminated"] = False
-        return self._app(environ, start_response)
+
+def _read_bounded(environ: dict[str, Any]) -> bytes | None:
+    """The whole body, or None when it is (or says it is) larger than MAX_BODY."""
+    declared = environ.get("CONTENT_LENGTH") or ""
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    raw = get_input_stream(environ, safe_fallback=True, max_content_length=MAX_BODY).read(MAX_BODY + 1)
+    return None if len(raw) > MAX_BODY else raw
+
+
+def _put_back(environ: dict[str, Any], raw: bytes) -> None:
+    """The body was read: hand Flask and Bolt the same bytes (Bolt verifies them again)."""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(len(raw))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ["wsgi.input_terminated"] = False
 
 
 def _utf8(raw: bytes) -> str | None:

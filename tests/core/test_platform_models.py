@@ -77,9 +77,7 @@ def test_every_reply_passes_slacks_and_chats_own_models(chat, linked, command):
 def test_not_linked_and_the_app_home_pass_slacks_own_models(chat, services, linked):
     stranger = Actor(Identity("slack", "T1", "U9"))
     assert_slack_accepts(blocks.message(chat.core.not_linked(stranger)))
-    home = HomeView(
-        services.library, services.shares, services.accounts, lambda who: "https://cloudbox.example/link/x"
-    )
+    home = HomeView(chat.core)
     for who in (ALICE, stranger.identity):
         view = home.view(who)
         assert len(view["blocks"]) <= 100
