@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.metrics import COMMAND_SECONDS
 from storage.accounts import Accounts, Identity
 from storage.errors import CloudBoxError
 from storage.library import Library
@@ -55,14 +57,17 @@ class CommandCore:
 
     def run(self, actor: c.Actor, command: c.Command) -> Reply:
         """Answer a command; expected failures become a private explanation, never an exception."""
+        started = time.perf_counter()
         try:
             return self._dispatch(actor, command)
         except CloudBoxError as exc:
-            return Reply(Rich.of(exc.message))
+            return Reply(m.explained(exc))
         except Exception:
             reference = secrets.token_hex(4)
             log.exception("command %s failed (reference %s)", type(command).__name__, reference)
             return Reply(m.apology(reference))
+        finally:
+            COMMAND_SECONDS.labels(type(command).__name__).observe(time.perf_counter() - started)
 
     def linked_notice(self, identity: Identity, email: str) -> Reply:
         """Said in chat right after a link is made, so a link nobody meant is noticed at once."""

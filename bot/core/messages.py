@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storage.errors import CloudBoxError, NoSuchImage, NoSuchLink
 from storage.words import clip, plural
 
 from .rich import Code, Emphasis, Line, LinkTo, Part, Rich, join, line, rich
@@ -305,6 +306,44 @@ SLACK_LOGIN_PAGE = (
     "came back as a Slack sign-in page instead of the file (CloudBox may lack the files:read scope)"
 )
 SLACK_GONE = "is no longer available in Slack"
+SLACK_NOT_A_FILE_HOST = "is not on a Slack file host CloudBox is allowed to download from"
+SLACK_NOT_INSTALLED = "could not be saved: CloudBox is no longer installed in this workspace."
+GCHAT_DRIVE_FILE = (
+    "is a Google Drive file: CloudBox can only save images uploaded into the chat "
+    "(download it from Drive and send it here)"
+)
+GCHAT_BAD_REFERENCE = "could not be downloaded: Chat sent a reference CloudBox cannot use"
+GCHAT_REFUSED = "could not be downloaded: Google Chat refused (is the app still in this space?)"
+GCHAT_GONE = "is no longer available in Google Chat"
+GCHAT_WEB_PAGE = "could not be downloaded: Google Chat answered with a web page"
+
+
+def gchat_not_an_image(content_type: str) -> str:
+    return f"is not an image ({content_type[:60]}); CloudBox keeps images only"
+
+
+def gchat_http_error(status: int) -> str:
+    return f"could not be downloaded from Google Chat (HTTP {status})"
+
+
+# What became of a file the worker could not save, as sentence endings after its name.
+GAVE_UP = "could not be saved: storage or the chat service did not answer. Please send it again."
+NOT_LINKED_IN_TIME = "was not saved: no Google account was linked within an hour"
+DELETED_MEANWHILE = "was deleted meanwhile"
+
+
+def explained(failure: CloudBoxError) -> Rich:
+    """A storage failure as said in chat: its sentence, and which command helps next."""
+    if isinstance(failure, NoSuchImage):
+        return rich(line(failure.message, " ", Code("list"), " shows your images."))
+    if isinstance(failure, NoSuchLink):
+        return rich(line(failure.message, " ", Code("links"), " shows them."))
+    return Rich.of(failure.message)
+
+
+# The "Save to CloudBox" message shortcut.
+SHORTCUT_NO_FILES = "That message has no files for CloudBox to save."
+SHORTCUT_ALREADY_SAVED = "You already saved the files of that message (or they are being saved now)."
 
 # -- the adapters' own answers ------------------------------------------------------------
 

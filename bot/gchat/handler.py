@@ -20,12 +20,12 @@ import secrets
 from contextlib import AbstractContextManager
 from typing import Any, BinaryIO
 
+from bot import metrics
 from bot.core import messages
 from bot.core.commands import Actor, Command, Help, Invalid, parse
 from bot.core.handler import CommandCore
 from bot.core.replies import Reply
 from bot.core.rich import Rich
-from bot.ingest import metrics
 from bot.ingest.doorbell import Doorbell
 from bot.ingest.platform import Outcome
 from storage.accounts import Accounts, ChatProfile, Identity, LinkMade

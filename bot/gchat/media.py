@@ -19,6 +19,7 @@ from google.auth.credentials import Credentials
 from google.auth.transport.requests import AuthorizedSession
 from google.oauth2 import service_account
 
+from bot.core import messages
 from storage.errors import Rejected
 from storage.ingest_queue import Job
 from storage.settings import Settings
@@ -129,19 +130,16 @@ class ChatMediaFetcher:
     def __call__(self, job: Job) -> Any:
         ref = ChatFileRef.from_json(job.ref)
         if ref.source == "DRIVE_FILE" or not ref.resource_name:
-            raise Rejected(
-                "is a Google Drive file: CloudBox can only save images uploaded into the chat "
-                "(download it from Drive and send it here)"
-            )
+            raise Rejected(messages.GCHAT_DRIVE_FILE)
         claimed = ref.content_type
         if claimed and not claimed.startswith("image/") and claimed != "application/octet-stream":
-            raise Rejected(f"is not an image ({claimed[:60]}); CloudBox keeps images only")
+            raise Rejected(messages.gchat_not_an_image(claimed))
         return self._api.download(ref.resource_name)
 
 
 def _media_path(resource_name: str) -> str:
     if not resource_name or len(resource_name) > 4096 or ".." in resource_name.split("/"):
-        raise Rejected("could not be downloaded: Chat sent a reference CloudBox cannot use")
+        raise Rejected(messages.GCHAT_BAD_REFERENCE)
     return quote(resource_name, safe=_RESERVED)
 
 
@@ -150,14 +148,14 @@ def _check_download(response: Any, max_bytes: int) -> None:
     if status in (429,) or status >= 500:
         raise ChatApiUnavailable(f"Chat media answered HTTP {status}")
     if status in (401, 403):
-        raise Rejected("could not be downloaded: Google Chat refused (is the app still in this space?)")
+        raise Rejected(messages.GCHAT_REFUSED)
     if status == 404:
-        raise Rejected("is no longer available in Google Chat")
+        raise Rejected(messages.GCHAT_GONE)
     if status != 200:
-        raise Rejected(f"could not be downloaded from Google Chat (HTTP {status})")
+        raise Rejected(messages.gchat_http_error(status))
     content_type = response.headers.get("Content-Type", "").lower()
     if content_type.startswith("text/html"):
-        raise Rejected("could not be downloaded: Google Chat answered with a web page")
+        raise Rejected(messages.GCHAT_WEB_PAGE)
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > max_bytes:
         raise Rejected(larger_than(max_bytes))

@@ -15,22 +15,21 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 
+from bot import metrics
+from bot.core import messages
 from storage.accounts import Accounts, Identity
 from storage.errors import NotFound, Rejected, StorageUnavailable
 from storage.ingest_queue import FINISHED, IngestQueue, Job, JobStatus
 from storage.library import Library
 from storage.model import Image, Owner, Source
 
-from . import metrics, retry
+from . import retry
 from .doorbell import Doorbell
 from .platform import ChatPlatform, Outcome
 
 log = logging.getLogger(__name__)
 
 FOREGROUND_PATIENCE = 0.5  # seconds background work waits for in-flight requests, at most
-GAVE_UP = "could not be saved: storage or the chat service did not answer. Please send it again."
-NOT_LINKED_IN_TIME = "was not saved: no Google account was linked within an hour"
-DELETED_MEANWHILE = "was deleted meanwhile"
 
 
 def _no_foreground(_patience: float) -> None:
@@ -225,7 +224,7 @@ class IngestWorker:
         """Retry a transient failure later (False), or give up on the job after enough (True)."""
         if retry.gives_up(job.attempts):
             log.warning("giving up on job %s after %s attempts: %s", job.id, job.attempts, type(exc).__name__)
-            self.queue.finish(job, status=JobStatus.FAILED, result=GAVE_UP)
+            self.queue.finish(job, status=JobStatus.FAILED, result=messages.GAVE_UP)
             return True
         if not retry.expected(exc):
             log.warning("job %s attempt %s failed: %s", job.id, job.attempts, type(exc).__name__)
@@ -288,9 +287,9 @@ class IngestWorker:
         if image is not None:
             refused = None
         elif job.status == JobStatus.DONE:
-            refused = DELETED_MEANWHILE
+            refused = messages.DELETED_MEANWHILE
         elif job.status == JobStatus.EXPIRED:
-            refused = NOT_LINKED_IN_TIME
+            refused = messages.NOT_LINKED_IN_TIME
         else:
             refused = job.result
         return Outcome(job, image, refused, created=job.result == "created")

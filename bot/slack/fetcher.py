@@ -85,7 +85,7 @@ class SlackFetcher:
         allowed = host in self._hosts or parts.netloc.lower() in self._hosts
         secure = parts.scheme == "https" or (parts.scheme == "http" and _is_loopback(host))
         if not host or not allowed or not secure or parts.username or parts.password:
-            raise Rejected("is not on a Slack file host CloudBox is allowed to download from")
+            raise Rejected(messages.SLACK_NOT_A_FILE_HOST)
 
     def _file_info(self, token: str, file_id: str) -> tuple[str, Any]:
         try:

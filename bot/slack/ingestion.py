@@ -17,7 +17,8 @@ from typing import Any, TypeGuard
 
 from slack_bolt import Ack, App, BoltContext, Respond
 
-from bot.ingest import metrics
+from bot import metrics
+from bot.core import messages
 from bot.ingest.doorbell import Doorbell
 from storage.ingest_queue import IncomingFile, IngestQueue
 
@@ -162,9 +163,9 @@ def register(app: App, queue: IngestQueue, doorbell: Doorbell) -> None:
         if added:
             doorbell.ring()
         elif not files:
-            respond(text="That message has no files for CloudBox to save.", response_type="ephemeral")
+            respond(text=messages.SHORTCUT_NO_FILES, response_type="ephemeral")
         else:
             respond(
-                text="You already saved the files of that message (or they are being saved now).",
+                text=messages.SHORTCUT_ALREADY_SAVED,
                 response_type="ephemeral",
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_sdk.oauth.installation_store import InstallationStore
 
+from bot.core import messages
 from storage.errors import Rejected
 
 
@@ -27,5 +28,5 @@ class TokenSource:
             is_enterprise_install=bool(enterprise_id and not team_id),
         )
         if bot is None or not bot.bot_token:
-            raise Rejected("could not be saved: CloudBox is no longer installed in this workspace.")
+            raise Rejected(messages.SLACK_NOT_INSTALLED)
         return bot.bot_token

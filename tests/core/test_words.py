@@ -9,6 +9,7 @@ from bot.core.commands import Actor
 from bot.gchat import cards
 from bot.slack import blocks
 from storage.accounts import Identity
+from storage.errors import NoSuchImage
 from tests.standins import images
 
 ALICE = Identity("slack", "T1", "U1")
@@ -44,3 +45,14 @@ def test_links_name_each_image_by_the_id_list_shows(chat, services, linked):
     assert [b.label for b in reply.buttons] == ["Turn off: cat.png"]
     done = chat.core.handle(Actor(ALICE), reply.buttons[0].command)
     assert "Turned off 1 link" in done.text and services.shares.links(linked) == []
+
+
+def test_a_missing_image_or_link_says_which_command_helps_in_chat_only(chat, services, linked):
+    missing = chat.core.handle(Actor(ALICE), "share nosuchimage")
+    assert "no image called" in missing.text and "`list` shows your images" in blocks.message(missing)["text"]
+    no_link = chat.core.handle(Actor(ALICE), "unshare https://cloudbox.example/s/" + "x" * 32)
+    assert "`links` shows them" in blocks.message(no_link)["text"]
+    # The library's own sentence, which the gallery shows on the web, names no chat command.
+    with pytest.raises(NoSuchImage) as raised:
+        services.library.get(linked, "nosuchimage")
+    assert "`" not in str(raised.value) and "list" not in str(raised.value)

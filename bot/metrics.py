@@ -1,4 +1,5 @@
-"""What the chat side counts for /metrics: events acknowledged, jobs worked, why jobs failed.
+"""What the chat side counts for /metrics: events acknowledged, jobs worked, why jobs failed,
+and how long commands take.
 
 Labels are bounded sets (platform names, outcome and reason words): never a person, a file name
 or a token.
