@@ -23,9 +23,11 @@ from bench.table import Row
 from storage.accounts import Identity
 from storage.model import Owner
 from storage.models import ImageRow, utcnow
+from storage.sql_catalog import count_change
 from tests.standins.slack_api import Call
 
 LIST_TARGET_MS = 100.0
+MILLION_TARGET_MS = 30.0  # issue 15: a million images in one library
 CHUNK = 10_000
 
 
@@ -38,8 +40,10 @@ def seed_owner(stand: Stand, images: int, name: str = "lib") -> tuple[Owner, str
     start = utcnow() - timedelta(days=400)
     for first in range(0, images, CHUNK):
         rows = ready_image_rows(owner, range(first, min(images, first + CHUNK)), start)
-        with services.engine.begin() as connection:
-            connection.execute(insert(ImageRow), rows)
+        with services.sessions.begin() as session:
+            session.execute(insert(ImageRow), rows)
+            # What publishing each of them would have added to the owner's counts.
+            count_change(session, owner.id, len(rows), sum(r["size"] for r in rows))
     return owner, user
 
 
@@ -108,7 +112,8 @@ def listing_rows(stand: Stand, sizes: tuple[int, ...], runs: int) -> list[Row]:
         ):
             row = Row.of(f"{measure}, {images:,} images", "ms", samples)
             if images >= 100_000:
-                row.target = f"< {LIST_TARGET_MS:.0f} ms (median)"
-                row.ok = row.median is not None and row.median < LIST_TARGET_MS
+                target = MILLION_TARGET_MS if images >= 1_000_000 else LIST_TARGET_MS
+                row.target = f"< {target:.0f} ms (median)"
+                row.ok = row.median is not None and row.median < target
             rows.append(row)
     return rows

@@ -12,6 +12,16 @@ from typing import Protocol
 
 from .model import Image, ImageStatus, Share, Source
 
+COUNT_CAP = 1000  # a filtered listing counts its matches up to this many
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page of a listing ended: the next page starts after this image."""
+
+    created_at: datetime
+    image_id: str
+
 
 @dataclass(frozen=True)
 class NewImage:
@@ -71,8 +81,11 @@ class Catalog(Protocol):
         """Drop the row (and with it its shares)."""
         ...
 
-    def page(self, owner_id: int, *, words: list[str], number: int, per_page: int) -> tuple[list[Image], int]:
-        """Ready images newest first whose name contains every word, and how many match."""
+    def page(
+        self, owner_id: int, *, words: list[str], number: int, per_page: int, after: Position | None = None
+    ) -> tuple[list[Image], int]:
+        """Ready images newest first whose name contains every word (after `after` when given,
+        else on page `number`), and how many match (at most COUNT_CAP + 1 with words)."""
         ...
 
     def by_id(self, owner_id: int, image_id: str) -> Image | None: ...

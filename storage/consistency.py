@@ -34,6 +34,7 @@ from .errors import CloudBoxError, Rejected
 from .library import Library
 from .model import ImageStatus, display_object_name
 from .models import ImageRow, ShareRow, utcnow
+from .sql_catalog import count_change
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,13 @@ class ConsistencyCheck:
         self._blobs.delete(row.object_name)
         with transaction(self._sessions) as session:
             session.execute(delete(ShareRow).where(ShareRow.image_id == row.image_id))
-            session.execute(delete(ImageRow).where(ImageRow.id == row.image_id))
+            dropped = session.execute(
+                delete(ImageRow)
+                .where(ImageRow.id == row.image_id)
+                .returning(ImageRow.owner_id, ImageRow.status, ImageRow.size)
+            ).first()
+            if dropped is not None and dropped.status == ImageStatus.READY:
+                count_change(session, dropped.owner_id, -1, -dropped.size)
 
     def _forget(self, row: RowRef) -> None:
         """The original is gone for good: drop the row, its shares and the preview."""

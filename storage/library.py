@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -17,7 +18,8 @@ from typing import BinaryIO
 
 from . import images, location
 from .blobstore import BlobStore
-from .catalog import Catalog, NewImage
+from .catalog import COUNT_CAP, Catalog, NewImage, Position
+from .cursors import ListingCursors
 from .decode_budget import DecodeBudget
 from .errors import AmbiguousName, NoSuchImage, NotFound, Rejected, StorageError, StorageUnavailable
 from .model import (
@@ -55,6 +57,8 @@ class LibraryPolicy:
     signed_url_ttl: timedelta = timedelta(minutes=5)
     share_links: str = "redirect"  # or "signed_url"
     base_url: str = "http://127.0.0.1:5000"
+    # Signs listing cursors; the instance's SECRET_KEY. Empty: a key of this process only.
+    cursor_secret: str = ""
 
 
 def find_image(catalog: Catalog, owner: Owner, ref: str) -> Image:
@@ -89,6 +93,7 @@ class Library:
         self._puts: ThreadPoolExecutor | None = None
         self._put_pool_lock = threading.Lock()
         self._now = clock
+        self._cursors = ListingCursors(self.policy.cursor_secret or secrets.token_urlsafe(32))
 
     # -- upload ---------------------------------------------------------------------------
 
@@ -286,11 +291,24 @@ class Library:
 
     # -- read -----------------------------------------------------------------------------
 
-    def list(self, owner: Owner, *, page: int = 1, per_page: int = 20, words: str = "") -> Page:
-        """Newest first; `words` keeps images whose name contains every word."""
+    def list(
+        self, owner: Owner, *, page: int = 1, per_page: int = 20, words: str = "", after: str | None = None
+    ) -> Page:
+        """Newest first; `words` keeps images whose name contains every word. `after` (a page's
+        `after` cursor) opens the next page straight from the index, however deep; without it,
+        page `page` is counted from the first. BadCursor for a cursor CloudBox did not make."""
+        position = None
+        if after is not None:
+            page, position = self._cursors.read(after, owner.id)
         page = max(1, page)
-        found, total = self.catalog.page(owner.id, words=words.split(), number=page, per_page=per_page)
-        return Page(found, page, per_page, total)
+        found, total = self.catalog.page(
+            owner.id, words=words.split(), number=page, per_page=per_page, after=position
+        )
+        counted_all = not words or total <= COUNT_CAP
+        more = len(found) == per_page and (not counted_all or page * per_page < total)
+        last = Position(found[-1].created_at, found[-1].id) if found else None
+        cursor = self._cursors.make(owner.id, page + 1, last) if more and last else None
+        return Page(found, page, per_page, total, after=cursor, counted_all=counted_all)
 
     def get(self, owner: Owner, ref: str) -> Image:
         """An image by id or by file name; NoSuchImage for anything the owner does not have."""

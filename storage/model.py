@@ -103,6 +103,8 @@ class Page:
     number: int
     per_page: int
     total: int
+    after: str | None = None  # the next page's cursor (see storage/cursors.py), when there is one
+    counted_all: bool = True  # False: `total` is a lower bound (a filter matched more than it counts)
 
     @property
     def pages(self) -> int:
@@ -110,7 +112,7 @@ class Page:
 
     @property
     def has_next(self) -> bool:
-        return self.number < self.pages
+        return self.after is not None
 
 
 @dataclass(frozen=True)

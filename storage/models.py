@@ -79,6 +79,18 @@ class ChatIdentity(Base):
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class LibraryCountRow(Base):
+    """How many ready images an owner has and their bytes, kept in step with every image that
+    becomes ready or stops being ready, in the same transaction: a listing's "N in all" and the
+    quota check read one row instead of counting the library."""
+
+    __tablename__ = "library_counts"
+
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    images: Mapped[int] = mapped_column(Integer, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ImageRow(Base):
     __tablename__ = "images"
     __table_args__ = (

@@ -70,6 +70,7 @@ class Services:
             signed_url_ttl=settings.signed_url_ttl,
             share_links=settings.share_links,
             base_url=settings.base_url,
+            cursor_secret=settings.secret_key,
         )
         catalog = SqlCatalog(sessions)
         return cls(

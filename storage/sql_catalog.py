@@ -12,15 +12,31 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .audit import AuditLog
-from .catalog import Leftover, NewImage, NewShare
+from .catalog import COUNT_CAP, Leftover, NewImage, NewShare, Position
 from .db import transaction
 from .model import Image, ImageStatus, Share, Source
-from .models import ImageRow, ShareRow, utcnow
+from .models import ImageRow, LibraryCountRow, ShareRow, utcnow
+
+_IN_FLIGHT = (ImageStatus.STORING, ImageStatus.DELETING)
+
+
+def count_change(session: Session, owner_id: int, images: int, nbytes: int) -> None:
+    """Add to an owner's counts in the caller's transaction (the row is made on first use)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(LibraryCountRow)
+        .values(owner_id=owner_id, images=images, bytes=nbytes)
+        .on_conflict_do_update(
+            index_elements=["owner_id"],
+            set_={"images": LibraryCountRow.images + images, "bytes": LibraryCountRow.bytes + nbytes},
+        )
+    )
 
 
 class SqlCatalog:
@@ -31,13 +47,16 @@ class SqlCatalog:
     # -- images ---------------------------------------------------------------------------
 
     def usage(self, owner_id: int) -> tuple[int, int]:
+        # The ready images from the owner's counts, plus those on their way in or out (few,
+        # and found on the listing index): nothing proportional to the library is read.
         with self.sessions() as session:
+            ready = session.get(LibraryCountRow, owner_id)
             count, size = session.execute(
                 select(func.count(), func.coalesce(func.sum(ImageRow.size), 0)).where(
-                    ImageRow.owner_id == owner_id
+                    ImageRow.owner_id == owner_id, ImageRow.status.in_(_IN_FLIGHT)
                 )
             ).one()
-        return int(count), int(size)
+        return int(count) + (ready.images if ready else 0), int(size) + (ready.bytes if ready else 0)
 
     def by_source(self, owner_id: int, source: Source, *, any_status: bool = False) -> Image | None:
         return self._one(
@@ -73,8 +92,11 @@ class SqlCatalog:
                 update(ImageRow)
                 .where(ImageRow.id == image_id, ImageRow.status == ImageStatus.STORING)
                 .values(status=ImageStatus.READY)
-            ).rowcount  # type: ignore[attr-defined]
-        return bool(published)
+                .returning(ImageRow.owner_id, ImageRow.size)
+            ).first()
+            if published is not None:
+                count_change(session, published.owner_id, 1, published.size)
+        return published is not None
 
     def hide(self, owner_id: int, image_id: str) -> bool:
         with transaction(self.sessions) as session:
@@ -82,26 +104,43 @@ class SqlCatalog:
                 update(ImageRow)
                 .where(*_mine(owner_id), ImageRow.id == image_id)
                 .values(status=ImageStatus.DELETING)
-            ).rowcount  # type: ignore[attr-defined]
-        return bool(hidden)
+                .returning(ImageRow.size)
+            ).first()
+            if hidden is not None:
+                count_change(session, owner_id, -1, -hidden.size)
+        return hidden is not None
 
     def forget(self, image_id: str) -> None:
         with transaction(self.sessions) as session:
             session.execute(delete(ImageRow).where(ImageRow.id == image_id))
 
-    def page(self, owner_id: int, *, words: list[str], number: int, per_page: int) -> tuple[list[Image], int]:
+    def page(
+        self, owner_id: int, *, words: list[str], number: int, per_page: int, after: Position | None = None
+    ) -> tuple[list[Image], int]:
         where = list(_mine(owner_id))
         for word in words:
             where.append(func.lower(ImageRow.original_name).contains(word.lower(), autoescape=True))
+        query = select(ImageRow).where(*where).order_by(ImageRow.created_at.desc(), ImageRow.id.desc())
+        if after is not None:
+            # Keyset: straight down the listing index from where the last page ended, however
+            # deep; an offset would read and skip every row before it.
+            query = query.where(
+                or_(
+                    ImageRow.created_at < after.created_at,
+                    and_(ImageRow.created_at == after.created_at, ImageRow.id < after.image_id),
+                )
+            )
+        else:
+            query = query.offset((number - 1) * per_page)
         with self.sessions() as session:
-            total = session.scalar(select(func.count()).select_from(ImageRow).where(*where)) or 0
-            rows = session.scalars(
-                select(ImageRow)
-                .where(*where)
-                .order_by(ImageRow.created_at.desc(), ImageRow.id.desc())
-                .limit(per_page)
-                .offset((number - 1) * per_page)
-            ).all()
+            rows = session.scalars(query.limit(per_page)).all()
+            if words:
+                # Matches are counted up to a cap: past it the listing says "more than".
+                matching = select(ImageRow.id).where(*where).limit(COUNT_CAP + 1).subquery()
+                total = session.scalar(select(func.count()).select_from(matching)) or 0
+            else:
+                ready = session.get(LibraryCountRow, owner_id)
+                total = ready.images if ready else 0
         return [image_of(r) for r in rows], total
 
     def by_id(self, owner_id: int, image_id: str) -> Image | None:

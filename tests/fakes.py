@@ -15,7 +15,7 @@ from typing import IO, BinaryIO
 from urllib.parse import quote, urlencode
 
 from storage.blobstore import StoredObject
-from storage.catalog import Leftover, NewImage, NewShare
+from storage.catalog import COUNT_CAP, Leftover, NewImage, NewShare, Position
 from storage.model import Image, ImageStatus, Share, Source
 from storage.models import utcnow
 
@@ -96,15 +96,21 @@ class FakeCatalog:
             for share_id in [i for i, s in self.shares.items() if s.new.image_id == image_id]:
                 del self.shares[share_id]
 
-    def page(self, owner_id: int, *, words: list[str], number: int, per_page: int) -> tuple[list[Image], int]:
+    def page(
+        self, owner_id: int, *, words: list[str], number: int, per_page: int, after: Position | None = None
+    ) -> tuple[list[Image], int]:
         found = [
             e.image
             for e in self._ready(owner_id)
             if all(word.lower() in e.image.name.lower() for word in words)
         ]
         found.sort(key=lambda i: (i.created_at, i.id), reverse=True)
+        total = min(len(found), COUNT_CAP + 1) if words else len(found)
+        if after is not None:
+            found = [i for i in found if (i.created_at, i.id) < (after.created_at, after.image_id)]
+            return found[:per_page], total
         start = (number - 1) * per_page
-        return found[start : start + per_page], len(found)
+        return found[start : start + per_page], total
 
     def by_id(self, owner_id: int, image_id: str) -> Image | None:
         return next((e.image for e in self._ready(owner_id) if e.image.id == image_id), None)

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from storage.accounts import Identity
+from storage.cursors import BadCursor
 from storage.errors import CloudBoxError, Rejected
 from storage.model import Owner, Share
 from storage.words import plural
@@ -52,7 +53,12 @@ def home() -> Any:
     if page_number > MAX_PAGE:
         abort(400, description="There is no page with that number.")
     library = services().library
-    page = library.list(owner, page=max(1, page_number), per_page=PER_PAGE)
+    try:
+        page = library.list(
+            owner, page=max(1, page_number), per_page=PER_PAGE, after=request.args.get("after")
+        )
+    except BadCursor as exc:
+        abort(400, description=exc.message)
     previews = {image.id: library.preview_url(image) for image in page.images}
     return render_template(
         "gallery.html", page=page, previews=previews, max_mb=services().settings.max_upload_bytes // 2**20

@@ -11,6 +11,8 @@ from storage.accounts import ChatProfile, Identity
 from . import messages
 from .rich import Rich
 
+CURSOR_PREFIX = "after:"  # what a "Next page" button adds to `list`: where the page starts
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -48,6 +50,7 @@ class WhoAmI:
 class ListImages:
     page: int = 1
     words: str = ""
+    after: str | None = None  # a "Next page" button's cursor
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,8 @@ def _list(rest: str) -> Command:
         page = int(words.pop(0))
         if page < 1 or page > 100_000:
             return Invalid(messages.PAGES_START_AT_1, "list")
-    return ListImages(page, " ".join(words))
+    after = words.pop()[len(CURSOR_PREFIX) :] if words and words[-1].startswith(CURSOR_PREFIX) else None
+    return ListImages(page, " ".join(words), after)
 
 
 def _share(rest: str) -> Command:

@@ -139,8 +139,8 @@ class CommandCore:
                 return self._whoami(actor, owner)
             case c.Unlink(choice=choice):
                 return self._unlink(actor, owner, choice)
-            case c.ListImages(page=page, words=words):
-                return self._list(owner, page, words)
+            case c.ListImages(page=page, words=words, after=after):
+                return self._list(owner, page, words, after)
             case c.ShareImage(ref=ref, ttl=ttl):
                 return self._share(actor, owner, ref, ttl)
             case c.Unshare(ref=ref):
@@ -176,21 +176,26 @@ class CommandCore:
             return Reply(m.unlinked_and_deleted(deleted))
         return Reply(m.unlinked(owner.email))
 
-    def _list(self, owner: Owner, page_number: int, words: str) -> Reply:
-        page = self._library.list(owner, page=page_number, per_page=PER_PAGE, words=words)
+    def _list(self, owner: Owner, page_number: int, words: str, after: str | None = None) -> Reply:
+        page = self._library.list(owner, page=page_number, per_page=PER_PAGE, words=words, after=after)
         what = m.images_what(words)
         if page.total == 0:
             return Reply(m.no_images(what))
         if not page.images:
             return Reply(m.no_such_page(page_number, page.pages, what))
-        title = m.list_title(what, page.number, page.pages, page.total)
+        title = (
+            m.list_title(what, page.number, page.pages, page.total)
+            if page.counted_all
+            else m.list_title_over(what, page.number, page.total - 1)
+        )
         items = [self._item(image, share=True, delete=True) for image in page.images]
         buttons = []
         suffix = f" {words}" if words else ""
         if page.number > 1:
             buttons.append(Button(m.PREVIOUS_PAGE, command=f"list {page.number - 1}{suffix}"))
-        if page.has_next:
-            buttons.append(Button(m.NEXT_PAGE, command=f"list {page.number + 1}{suffix}"))
+        if page.after is not None:
+            command = f"list {page.number + 1}{suffix} {c.CURSOR_PREFIX}{page.after}"
+            buttons.append(Button(m.NEXT_PAGE, command=command))
         text = rich(line(Emphasis(title)), *(image_line(i) for i in page.images))
         return Reply(text, title=title, items=items, buttons=buttons)
 

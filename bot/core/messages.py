@@ -185,6 +185,11 @@ def list_title(what: str, number: int, pages: int, total: int) -> str:
     return f"Your {what} — page {number} of {pages} ({total} in all)"
 
 
+def list_title_over(what: str, number: int, counted: int) -> str:
+    """A filtered listing that matched more than CloudBox counts."""
+    return f"Your {what} — page {number} (more than {counted:,})"
+
+
 PREVIOUS_PAGE = "Previous page"
 NEXT_PAGE = "Next page"
 SHARE_BUTTON = "Share"

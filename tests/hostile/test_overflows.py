@@ -39,3 +39,17 @@ def test_proxy_hops_zero_the_documented_default_is_accepted(make_settings: Any) 
     settings: Settings = make_settings(CLOUDBOX_PROXY_HOPS="0")
     assert settings.proxy_hops == 0
     assert make_settings(CLOUDBOX_PROXY_HOPS="2").proxy_hops == 2
+
+
+def test_a_forged_or_borrowed_gallery_cursor_is_a_400_and_shows_nobodys_images(
+    client: FlaskClient, services: Any, person: Any
+) -> None:
+    owner, other = person("pat"), person("sam")
+    for n in range(30):  # two gallery pages of the other person's
+        services.library.upload(other, io.BytesIO(images.png(500 + n)), filename=f"sam{n}.png")
+    borrowed = services.library.list(other, per_page=24).after
+    assert borrowed is not None
+    sign_in_as(client, owner)
+    for cursor in (borrowed, borrowed[:-2] + "xx", "not-a-cursor"):
+        answer = client.get("/", query_string={"page": "2", "after": cursor})
+        assert answer.status_code == 400 and "sam" not in answer.get_data(as_text=True)
