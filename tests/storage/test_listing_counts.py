@@ -33,7 +33,9 @@ def counted_by_hand(services: Services, owner: Owner) -> tuple[int, int]:
 def test_counts_stay_right_under_concurrent_uploads_and_deletions(
     library: Library, catalog_services: Services, alice: Owner
 ) -> None:
-    kept = [library.upload(alice, io.BytesIO(images.png(100 + n)), filename=f"k{n}.png").image for n in range(6)]
+    kept = [
+        library.upload(alice, io.BytesIO(images.png(100 + n)), filename=f"k{n}.png").image for n in range(6)
+    ]
 
     def upload(n: int) -> None:
         library.upload(alice, io.BytesIO(images.png(200 + n)), filename=f"new{n}.png")
