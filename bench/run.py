@@ -53,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=16, help="gunicorn threads per worker (default 16)")
     parser.add_argument("--clients", type=int, default=16, help="share-link clients (default 16)")
     parser.add_argument(
-        "--skip", action="append", default=[], choices=("ingest", "decode", "acks", "listing", "shares")
+        "--skip",
+        action="append",
+        default=[],
+        choices=("ingest", "decode", "acks", "listing", "shares", "queue", "throughput"),
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -64,13 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     from bench.decode import decode_rows
     from bench.ingest import ingest_rows
     from bench.listing import listing_rows, seed_owner
+    from bench.queue_scale import queue_rows
     from bench.shares import share_rows
+    from bench.throughput import throughput_rows
 
     rows: list[Row] = []
     if "ingest" not in args.skip:
         rows += ingest_rows(plan.ingest_rounds)
     if "decode" not in args.skip:
         rows += decode_rows(plan.decode_rounds)
+    if "queue" not in args.skip and not args.sqlite:
+        rows += queue_rows(args.postgres)
+    if "throughput" not in args.skip and not args.sqlite:
+        rows += throughput_rows(args.postgres, threads=args.threads, bursts=1 if args.quick else 2)
     database = "SQLite" if args.sqlite else "PostgreSQL"
     log(f"starting the service: gunicorn {args.workers} x {args.threads}, catalog on {database}")
     with running_service(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -169,6 +170,14 @@ class IngestJobRow(Base):
         UniqueConstraint("platform", "tenant", "source_file_id", name="uq_ingest_source"),
         Index("ix_ingest_jobs_status", "status", "lease_until"),
         Index("ix_ingest_jobs_batch", "batch"),
+        # The straggler sweep looks for replies never sent: only the few unreplied rows are in
+        # it, so the sweep does not read every finished job (a million: ~100 ms a sweep).
+        Index(
+            "ix_ingest_jobs_unreplied",
+            "updated_at",
+            postgresql_where=text("replied_at IS NULL"),
+            sqlite_where=text("replied_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
