@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=("ingest", "decode", "acks", "listing", "shares", "queue", "throughput"),
+        choices=("ingest", "decode", "acks", "listing", "shares", "queue", "throughput", "cold"),
     )
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Imported here so `--help` answers at once.
     from bench.acks import ack_rows
+    from bench.cold_start import cold_start_rows
     from bench.decode import decode_rows
     from bench.ingest import ingest_rows
     from bench.listing import listing_rows, seed_owner
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += ingest_rows(plan.ingest_rounds)
     if "decode" not in args.skip:
         rows += decode_rows(plan.decode_rounds)
+    if "cold" not in args.skip and not args.sqlite:
+        rows += cold_start_rows(args.postgres, runs=3 if args.quick else 5)
     if "queue" not in args.skip and not args.sqlite:
         rows += queue_rows(args.postgres)
     if "throughput" not in args.skip and not args.sqlite:

@@ -129,7 +129,7 @@ def log(message: str) -> None:
 
 def serve(env: dict[str, str], workers: int, threads: int) -> tuple[subprocess.Popen[bytes], str]:
     """The service under test in its own gunicorn process, as it runs in production."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-m",
@@ -160,7 +160,7 @@ def serve(env: dict[str, str], workers: int, threads: int) -> tuple[subprocess.P
     raise RuntimeError("the service did not start")
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
