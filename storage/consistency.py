@@ -27,7 +27,7 @@ from functools import partial
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import images
+from . import images, messages
 from .blobstore import BlobStore, StoredObject
 from .db import transaction
 from .errors import CloudBoxError, Rejected
@@ -246,7 +246,7 @@ class ConsistencyCheck:
             examined = images.examine(received, max_pixels=self._library.policy.max_pixels)
             renditions = images.render(received, examined, budget=self._library.decode_budget)
         except Rejected as exc:
-            raise Rejected(f"its original cannot be read to remake the preview: it {exc.message}") from exc
+            raise Rejected(messages.cannot_remake_preview(exc.message)) from exc
         finally:
             received.close()
         # Only what is missing: objects are created, never overwritten.
