@@ -156,6 +156,23 @@ LINK_REQUEST_UNKNOWN = "This link is not valid. Ask the bot for a new one."
 LINK_REQUEST_USED = "This link has already been used. Ask the bot for a new one."
 LINK_REQUEST_EXPIRED = "This link has expired (links last 10 minutes). Ask the bot for a new one."
 
+# -- who may use this CloudBox, for doctor and the set-up page (storage/access.py) ---------
+
+
+def access_policy(
+    google: list[str], slack_teams: list[str], gchat_customers: list[str], *, mismatch_refused: bool
+) -> list[str]:
+    return [
+        "Google accounts: "
+        + (", ".join(google) if google else "any (CLOUDBOX_ALLOWED_GOOGLE_DOMAINS unset)"),
+        "Slack workspaces: "
+        + (", ".join(slack_teams) if slack_teams else "the ones CloudBox is installed in"),
+        "Google Chat customers: " + (", ".join(gchat_customers) if gchat_customers else "any"),
+        "Linking a Google account whose email differs from the chat profile: "
+        + ("refused" if mismatch_refused else "asks the person to confirm"),
+    ]
+
+
 # -- the bucket (storage/blobstore.py) -----------------------------------------------------
 
 NO_SIGNING_CREDENTIALS = "No credentials are configured to sign links."

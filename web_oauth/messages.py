@@ -195,3 +195,81 @@ CODE_USED_OR_EXPIRED = (
 GOOGLE_DID_NOT_ACCEPT = "Google did not accept this sign-in. Please start again."
 GOOGLE_DID_NOT_ANSWER = "Google did not answer. Please try again in a minute."
 ANSWER_NOT_VERIFIED = "Google's answer could not be verified, so nothing was changed. Please start again."
+
+# -- the set-up checklist and `doctor`: each check's name and what it found (doctor.py) ----
+
+STORAGE_MODE = "Storage mode"
+DATABASE = "Database"
+BUCKET = "Bucket"
+LINK_SIGNING = "Link signing"
+PUBLIC_URL = "Public URL"
+GOOGLE_SIGNIN = "Google sign-in"
+SLACK = "Slack"
+GOOGLE_CHAT = "Google Chat"
+WHO_MAY_USE_IT = "Who may use it"
+
+EMBEDDED_STORE = "embedded local store (for trying CloudBox out; set CLOUDBOX_BUCKET for real use)"
+
+
+def gcs_bucket(bucket: str | None) -> str:
+    return f"Google Cloud Storage bucket {bucket}"
+
+
+def catalog_reachable(backend: str) -> str:
+    return backend + " catalog reachable and migrated"
+
+
+BUCKET_REACHABLE = "reachable and listable"
+LINKS_CAN_BE_SIGNED = "V4 signed URLs can be made"
+
+
+def google_sign_in_open(who: str) -> str:
+    return (
+        who + ": with an External consent screen any Google account can sign in;"
+        " set CLOUDBOX_ALLOWED_GOOGLE_DOMAINS"
+    )
+
+
+def public_url(base_url: str) -> str:
+    return f"CLOUDBOX_BASE_URL = {base_url}"
+
+
+def public_url_not_https(base_url: str) -> str:
+    return f"CLOUDBOX_BASE_URL should be https:// in production: {base_url}"
+
+
+OAUTH_MISSING = (
+    "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (a Google OAuth web client) to link "
+    "chat accounts and open the gallery"
+)
+OAUTH_CONFIGURED = "OAuth client configured"
+
+
+def oauth_provider_answers(discovery_url: str) -> str:
+    return f"OAuth client configured; {discovery_url} answers"
+
+
+SLACK_MISSING = (
+    "set SLACK_SIGNING_SECRET with SLACK_BOT_TOKEN (one workspace) or "
+    "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (install to many); SLACK_APP_TOKEN for Socket Mode"
+)
+
+
+def slack_mode(*, multi_workspace: bool, socket_mode: bool) -> str:
+    mode = "multi-workspace install" if multi_workspace else "single workspace"
+    if socket_mode:
+        mode += ", Socket Mode"
+    return mode
+
+
+def slack_token_works(mode: str) -> str:
+    return f"{mode}; the bot token works"
+
+
+GCHAT_MISSING = "set GCHAT_AUDIENCE (project number or endpoint URL) to receive Chat events"
+
+
+def gchat_configured(*, by_project_number: bool, with_key: bool) -> str:
+    how = "project number" if by_project_number else "endpoint URL"
+    creds = "GCHAT_CREDENTIALS key" if with_key else "application default credentials"
+    return f"audience by {how}; media downloaded with {creds}"
