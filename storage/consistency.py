@@ -67,12 +67,13 @@ class Report:
         return not (self.orphan_objects or self.missing_originals or self.missing_previews or self.unfinished)
 
     def summary(self) -> str:
-        return (
-            f"{self.rows} catalog row(s), {self.objects} object(s): "
-            f"{len(self.orphan_objects)} orphan object(s), "
-            f"{len(self.missing_originals)} row(s) missing their original, "
-            f"{len(self.missing_previews)} row(s) missing their preview, "
-            f"{len(self.unfinished)} unfinished upload(s) or deletion(s)"
+        return messages.consistency_report(
+            self.rows,
+            self.objects,
+            orphans=len(self.orphan_objects),
+            missing_originals=len(self.missing_originals),
+            missing_previews=len(self.missing_previews),
+            unfinished=len(self.unfinished),
         )
 
 
@@ -86,16 +87,14 @@ class Repairs:
     failures: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (
-            f"deleted {self.orphans_deleted} orphan object(s) "
-            f"({self.orphans_too_recent} left alone: younger than the grace period), "
-            f"deleted {self.rows_deleted} row(s) whose original was missing, "
-            f"remade {self.previews_remade} preview(s), "
-            f"finished {self.unfinished_finished} interrupted upload(s) or deletion(s)"
+        return messages.repairs_done(
+            self.orphans_deleted,
+            self.orphans_too_recent,
+            self.rows_deleted,
+            self.previews_remade,
+            self.unfinished_finished,
+            self.failures,
         )
-        if self.failures:
-            text += f"; {len(self.failures)} repair(s) failed: " + "; ".join(self.failures[:10])
-        return text
 
 
 class ConsistencyCheck:

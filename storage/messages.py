@@ -97,8 +97,43 @@ def too_large_to_process(needed: str, capacity: str) -> str:
 BUSY_DECODING = "CloudBox is busy reading other images; please try again in a minute."
 
 
-# Remaking a missing preview (storage/consistency.py).
+# -- the catalog against the bucket, for the admin (storage/consistency.py) ---------------
+
+
+def consistency_report(
+    rows: int, objects: int, *, orphans: int, missing_originals: int, missing_previews: int, unfinished: int
+) -> str:
+    return (
+        f"{rows} catalog row(s), {objects} object(s): "
+        f"{orphans} orphan object(s), "
+        f"{missing_originals} row(s) missing their original, "
+        f"{missing_previews} row(s) missing their preview, "
+        f"{unfinished} unfinished upload(s) or deletion(s)"
+    )
+
+
+def repairs_done(
+    orphans_deleted: int,
+    orphans_too_recent: int,
+    rows_deleted: int,
+    previews_remade: int,
+    unfinished_finished: int,
+    failures: list[str],
+) -> str:
+    text = (
+        f"deleted {orphans_deleted} orphan object(s) "
+        f"({orphans_too_recent} left alone: younger than the grace period), "
+        f"deleted {rows_deleted} row(s) whose original was missing, "
+        f"remade {previews_remade} preview(s), "
+        f"finished {unfinished_finished} interrupted upload(s) or deletion(s)"
+    )
+    if failures:
+        text += f"; {len(failures)} repair(s) failed: " + "; ".join(failures[:10])
+    return text
+
+
 def cannot_remake_preview(reason: str) -> str:
+    """Why a missing preview could not be remade (a repair's failure)."""
     return f"its original cannot be read to remake the preview: it {reason}"
 
 

@@ -273,3 +273,61 @@ def gchat_configured(*, by_project_number: bool, with_key: bool) -> str:
     how = "project number" if by_project_number else "endpoint URL"
     creds = "GCHAT_CREDENTIALS key" if with_key else "application default credentials"
     return f"audience by {how}; media downloaded with {creds}"
+
+
+# -- the admin's commands: `doctor`, `recover`, `check-consistency` (cli.py) ---------------
+
+
+def operations_finished(count: int) -> str:
+    return f"{count} interrupted operation(s) finished"
+
+
+def consistency(consistent: bool, summary: str, *, after_repair: bool = False) -> str:
+    if consistent:
+        return "✔ consistent: " + summary
+    return ("✘ still inconsistent: " if after_repair else "✘ inconsistent: ") + summary
+
+
+def orphan_object(name: str) -> str:
+    return f"  orphan object   {name}"
+
+
+def missing_original(image_id: str, object_name: str) -> str:
+    return f"  missing original  image {image_id} ({object_name})"
+
+
+def missing_preview(image_id: str, object_name: str) -> str:
+    return f"  missing preview   image {image_id} ({object_name})"
+
+
+def unfinished(status: str, image_id: str) -> str:
+    return f"  unfinished {status:<9} image {image_id}"
+
+
+RUN_WITH_REPAIR = "Run again with --repair to fix this."
+
+
+def repaired(summary: str) -> str:
+    return "Repaired: " + summary
+
+
+# -- the admin's commands: `audit`, `people`, `delete-library`, `revoke-shares` (admin_cli.py)
+
+SINCE_FORMAT = "use a number and m, h or d, e.g. 30m, 12h or 7d"
+NO_CHAT_ACCOUNT = "no chat account linked"
+
+
+def no_library(email: str) -> str:
+    return f"No one with the email {email} has a CloudBox library."
+
+
+def delete_whole_library(email: str, usage: str) -> str:
+    return f"Delete the whole library of {email} ({usage})?"
+
+
+def images_deleted(count: int, email: str) -> str:
+    return f"Deleted {count} images of {email}."
+
+
+def links_turned_off(count: int, email: str) -> str:
+    return f"Turned off {count} links of {email}."
