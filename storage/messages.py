@@ -1,4 +1,5 @@
-"""Every sentence a person reads that storage raises or returns: refusals, missing things, outages.
+"""Every sentence a person reads that storage raises or returns: refusals, missing things, outages,
+what a person keeps, and the admin's reports (who may use CloudBox, the consistency check).
 
 Each layer above shows these as they are (the web) or adds its own hint (chat), so they are
 plain sentences: no markup and no chat command names. Reasons a file was refused are sentence

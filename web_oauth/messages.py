@@ -1,7 +1,8 @@
-"""Every sentence a person reads on the web that is written in Python: error pages, flashes, sign-in.
+"""Every sentence a person reads from the web layer that is written in Python: error pages,
+flashes, sign-in and linking, the set-up checklist, and the admin's commands.
 
-The views and error handlers take their words from here; the pages' own words are in the Jinja
-templates under `templates/`, and storage's sentences (shown as they are) in
+The views, error handlers and commands take their words from here; the pages' own words are in
+the Jinja templates under `templates/`, and storage's sentences (shown as they are) in
 `storage/messages.py`. Error pages have a title and a text; flashes are one sentence each.
 """
 
