@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import messages
+
 LINK_MISMATCH_CHOICES = ("confirm", "refuse")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -46,21 +48,12 @@ class AccessPolicy:
 
     def summary(self) -> list[str]:
         """The policy in words, for doctor and the start page."""
-        google = sorted(self.google_domains) + sorted(self.google_emails)
-        return [
-            "Google accounts: "
-            + (", ".join(google) if google else "any (CLOUDBOX_ALLOWED_GOOGLE_DOMAINS unset)"),
-            "Slack workspaces: "
-            + (
-                ", ".join(sorted(self.slack_teams))
-                if self.slack_teams
-                else "the ones CloudBox is installed in"
-            ),
-            "Google Chat customers: "
-            + (", ".join(sorted(self.gchat_customers)) if self.gchat_customers else "any"),
-            "Linking a Google account whose email differs from the chat profile: "
-            + ("refused" if self.link_mismatch == "refuse" else "asks the person to confirm"),
-        ]
+        return messages.access_policy(
+            sorted(self.google_domains) + sorted(self.google_emails),
+            sorted(self.slack_teams),
+            sorted(self.gchat_customers),
+            mismatch_refused=self.link_mismatch == "refuse",
+        )
 
 
 def parse_policy(get: Callable[[str], str | None], problems: list[str]) -> AccessPolicy:

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import messages
 from .audit import AuditLog
 from .db import transaction
 from .errors import AlreadyUsed, Expired, UnknownLinkRequest
@@ -233,16 +234,16 @@ class Accounts:
                 .values(used_at=now)
             ).rowcount  # type: ignore[attr-defined]
             if not used:
-                raise AlreadyUsed("This link has already been used. Ask the bot for a new one.")
+                raise AlreadyUsed(messages.LINK_REQUEST_USED)
         return request
 
     def _valid(self, row: LinkRequestRow | None) -> LinkRequest:
         if row is None:
             raise UnknownLinkRequest()
         if row.used_at is not None:
-            raise AlreadyUsed("This link has already been used. Ask the bot for a new one.")
+            raise AlreadyUsed(messages.LINK_REQUEST_USED)
         if row.expires_at <= self._now():
-            raise Expired("This link has expired (links last 10 minutes). Ask the bot for a new one.")
+            raise Expired(messages.LINK_REQUEST_EXPIRED)
         return LinkRequest(
             identity=Identity(row.platform, row.tenant, row.chat_user),
             return_url=row.return_url,

@@ -25,7 +25,7 @@ from google.auth.credentials import Credentials
 from google.cloud import storage
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from . import private_apis
+from . import messages, private_apis
 from .errors import StorageError, StorageUnavailable
 from .settings import MAX_SIGNED_URL_TTL
 
@@ -150,7 +150,7 @@ class UrlSigner:
 
     def signing_kwargs(self) -> dict[str, object]:
         if self._credentials is None:
-            raise StorageError("No credentials are configured to sign links.")
+            raise StorageError(messages.NO_SIGNING_CREDENTIALS)
         if self.can_sign_locally:
             return {"credentials": self._credentials}
         with self._lock:  # one refresh for many concurrent signers
@@ -158,7 +158,7 @@ class UrlSigner:
                 self._credentials.refresh(google.auth.transport.requests.Request())
         email = getattr(self._credentials, "service_account_email", None)
         if not email:
-            raise StorageError("The default credentials name no service account to sign links.")
+            raise StorageError(messages.NO_SIGNING_ACCOUNT)
         return {"service_account_email": email, "access_token": self._credentials.token}
 
 
@@ -245,7 +245,7 @@ class GcsBlobStore:
         if response.json().get("crc32c") != body.crc32c():
             # The bucket kept something other than what was read: it must not stand.
             self._bucket.blob(name).delete(retry=self._retry)
-            raise StorageError("The upload was damaged on the way to storage; nothing was saved.")
+            raise StorageError(messages.UPLOAD_DAMAGED)
 
     def delete(self, name: str) -> None:
         """Remove an object; an object that is already gone counts as deleted."""
@@ -318,7 +318,7 @@ class GcsBlobStore:
                 type(exc).__name__,
                 str(exc)[:300],
             )
-            raise StorageError("Links cannot be made right now; the administrator has been told.") from exc
+            raise StorageError(messages.CANNOT_SIGN) from exc
 
     def check(self) -> None:
         """Raise unless the bucket answers a listing (needs only storage.objects.list)."""
@@ -356,7 +356,7 @@ class _MultipartBody:
         while sent < self._size:
             data = self._stream.read(min(self._block, self._size - sent))
             if not data:
-                raise StorageError("The file ended before its announced size; nothing was saved.")
+                raise StorageError(messages.FILE_ENDED_EARLY)
             self._crc.update(data)
             sent += len(data)
             yield data
@@ -381,9 +381,7 @@ def _translated(what: str) -> Iterator[None]:
         raise
     except (*_TRANSIENT, gexc.RetryError) as exc:
         log.warning("storage unavailable for %s: %s", what, type(exc).__name__)
-        raise StorageUnavailable(
-            "Storage is not answering right now; nothing was saved. Please try again shortly."
-        ) from exc
+        raise StorageUnavailable(messages.STORAGE_NOT_ANSWERING) from exc
     except gexc.GoogleAPICallError as exc:
         log.error("storage refused %s: %s %s", what, exc.code, exc.message)
-        raise StorageError("Storage refused the request; the administrator has been told.") from exc
+        raise StorageError(messages.STORAGE_REFUSED) from exc

@@ -27,7 +27,7 @@ from functools import partial
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import images
+from . import images, messages
 from .blobstore import BlobStore, StoredObject
 from .db import transaction
 from .errors import CloudBoxError, Rejected
@@ -68,12 +68,13 @@ class Report:
         return not (self.orphan_objects or self.missing_originals or self.missing_previews or self.unfinished)
 
     def summary(self) -> str:
-        return (
-            f"{self.rows} catalog row(s), {self.objects} object(s): "
-            f"{len(self.orphan_objects)} orphan object(s), "
-            f"{len(self.missing_originals)} row(s) missing their original, "
-            f"{len(self.missing_previews)} row(s) missing their preview, "
-            f"{len(self.unfinished)} unfinished upload(s) or deletion(s)"
+        return messages.consistency_report(
+            self.rows,
+            self.objects,
+            orphans=len(self.orphan_objects),
+            missing_originals=len(self.missing_originals),
+            missing_previews=len(self.missing_previews),
+            unfinished=len(self.unfinished),
         )
 
 
@@ -87,16 +88,14 @@ class Repairs:
     failures: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        text = (
-            f"deleted {self.orphans_deleted} orphan object(s) "
-            f"({self.orphans_too_recent} left alone: younger than the grace period), "
-            f"deleted {self.rows_deleted} row(s) whose original was missing, "
-            f"remade {self.previews_remade} preview(s), "
-            f"finished {self.unfinished_finished} interrupted upload(s) or deletion(s)"
+        return messages.repairs_done(
+            self.orphans_deleted,
+            self.orphans_too_recent,
+            self.rows_deleted,
+            self.previews_remade,
+            self.unfinished_finished,
+            self.failures,
         )
-        if self.failures:
-            text += f"; {len(self.failures)} repair(s) failed: " + "; ".join(self.failures[:10])
-        return text
 
 
 class ConsistencyCheck:
@@ -253,7 +252,7 @@ class ConsistencyCheck:
             examined = images.examine(received, max_pixels=self._library.policy.max_pixels)
             renditions = images.render(received, examined, budget=self._library.decode_budget)
         except Rejected as exc:
-            raise Rejected(f"its original cannot be read to remake the preview: it {exc.message}") from exc
+            raise Rejected(messages.cannot_remake_preview(exc.message)) from exc
         finally:
             received.close()
         # Only what is missing: objects are created, never overwritten.

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from . import messages
 from .catalog import Position
 from .errors import Rejected
 
@@ -22,7 +23,7 @@ class BadCursor(Rejected):
     """A page token CloudBox did not make for this person (altered, invented, or another's)."""
 
     def __init__(self) -> None:
-        super().__init__("That page link is not valid any more. List your images again.")
+        super().__init__(messages.BAD_CURSOR)
 
 
 class ListingCursors:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from prometheus_client import Gauge
 
+from . import messages
 from .errors import Rejected, StorageUnavailable
 
 MIB = 1024 * 1024
@@ -58,10 +59,7 @@ class DecodeBudget:
         """Hold `nbytes` of the budget for the duration of the block."""
         nbytes = max(1, nbytes)
         if nbytes > self.capacity:
-            raise Rejected(
-                f"is too large to process: reading it needs about {_mib(nbytes)} of memory, "
-                f"more than the {_mib(self.capacity)} this server sets aside for images"
-            )
+            raise Rejected(messages.too_large_to_process(_mib(nbytes), _mib(self.capacity)))
         ticket = object()
         with self._changed:
             self._queue.append(ticket)
@@ -77,9 +75,7 @@ class DecodeBudget:
                 WAITING.dec()
                 self._changed.notify_all()
             if not fits:
-                raise StorageUnavailable(
-                    "CloudBox is busy reading other images; please try again in a minute."
-                )
+                raise StorageUnavailable(messages.BUSY_DECODING)
             self._in_use += nbytes
             IN_USE.inc(nbytes)
         try:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from .words import clip
-
-NAME_LIMIT = 80  # names a person typed can be long
+from . import messages
 
 
 class CloudBoxError(Exception):
@@ -47,7 +45,7 @@ class NoSuchImage(NotFound):
     """The owner has no image with this id or name; `ref` is what was asked for."""
 
     def __init__(self, ref: str):
-        super().__init__(f"You have no image called “{clip(ref, NAME_LIMIT)}”.")
+        super().__init__(messages.no_such_image(ref))
         self.ref = ref
 
 
@@ -55,9 +53,7 @@ class AmbiguousName(Rejected):
     """Several of the owner's images have this name; `ids` names up to five of them."""
 
     def __init__(self, ref: str, ids: list[str]):
-        super().__init__(
-            f"Several images are called “{clip(ref, NAME_LIMIT)}”; name one by its id: {', '.join(ids)}."
-        )
+        super().__init__(messages.ambiguous_name(ref, ids))
         self.ref = ref
         self.ids = ids
 
@@ -66,14 +62,14 @@ class NoSuchLink(NotFound):
     """No active share of the owner matches this id, URL or token."""
 
     def __init__(self) -> None:
-        super().__init__("You have no active link like that.")
+        super().__init__(messages.NO_SUCH_LINK)
 
 
 class NoActiveLinks(NotFound):
     """The image exists but has no active share to turn off."""
 
     def __init__(self, image_name: str):
-        super().__init__(f"“{clip(image_name, NAME_LIMIT)}” has no active links.")
+        super().__init__(messages.no_active_links(image_name))
         self.image_name = image_name
 
 
@@ -81,4 +77,4 @@ class UnknownLinkRequest(NotFound):
     """A sign-in link token the catalog does not know (mistyped, or purged)."""
 
     def __init__(self) -> None:
-        super().__init__("This link is not valid. Ask the bot for a new one.")
+        super().__init__(messages.LINK_REQUEST_UNKNOWN)

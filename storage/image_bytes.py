@@ -12,6 +12,8 @@ import struct
 from collections.abc import Callable
 from typing import IO
 
+from . import messages
+
 # Markup, script or another format anywhere in the file. Each sign is long enough (seven bytes
 # or more, case folded, with what must follow it) that compressed image data, which looks
 # random, holds one by chance about once in 10^5 photos of 50 MB (PHP's opening tag, the
@@ -90,17 +92,17 @@ class ByteScan:
             raise RuntimeError("this scan only counted JPEG scans")
         ends = (bytes(self._head).lower(), self._tail.lower())
         if self._markup or _any_in(_MARKUP_AT_THE_ENDS, ends):
-            return "contains markup or script as well as image data, which is not allowed"
+            return messages.CARRIES_MARKUP
         if (
             _any_in(_FORMATS_AT_THE_ENDS, ends)
             or len(self._zip_local) > _MAX_CANDIDATES
             or len(self._zip_end) > _MAX_CANDIDATES
         ):
-            return "contains another file format as well as image data, which is not allowed"
+            return messages.CARRIES_FORMAT
         if any(_is_zip_local_header(file, at) for at in self._zip_local) or any(
             _is_zip_end(file, at) for at in self._zip_end
         ):
-            return "contains another file format (an archive) as well as image data, which is not allowed"
+            return messages.CARRIES_ARCHIVE
         return None
 
 

@@ -23,7 +23,7 @@ from typing import IO, BinaryIO
 import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
-from . import decode_costs, decoders, image_bytes
+from . import decode_costs, decoders, image_bytes, messages
 from .decode_budget import DecodeBudget
 from .decoders import Renditions
 from .errors import Rejected
@@ -54,7 +54,6 @@ MAX_JPEG_SCANS = 100
 MAX_JPEG_SCAN_PIXELS = 2_500_000_000
 READ_CHUNK = 1024 * 1024
 SPOOL_IN_MEMORY = 2 * 1024 * 1024  # small files never touch the disk
-DAMAGED = "is damaged or truncated and cannot be read as an image"
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
             scan.feed(chunk)
             spool.write(chunk)
         if size == 0:
-            raise Rejected("is empty")
+            raise Rejected(messages.EMPTY)
     except BaseException:
         spool.close()
         raise
@@ -129,7 +128,7 @@ def examine(received: Received, *, max_pixels: int) -> Examined:
             warnings.simplefilter("error", UserWarning)
             fmt = img.format or ""
             if fmt not in ALLOWED_FORMATS:
-                raise Rejected(f"is a {fmt or 'unknown'} file, which CloudBox does not store")
+                raise Rejected(messages.not_stored_format(fmt))
             frames = _frame_geometry(img, fmt)
             largest = max(frames, key=lambda size: size[0] * size[1])
             _check_geometry(frames, largest, max_pixels)
@@ -138,7 +137,7 @@ def examine(received: Received, *, max_pixels: int) -> Examined:
             engine = "vips" if fmt == "TIFF" or (fmt == "PNG" and len(frames) == 1) else "pillow"
             memory = decode_costs.estimate(img, engine, frames)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, UserWarning) as exc:
-        raise Rejected(DAMAGED) from exc
+        raise Rejected(messages.DAMAGED) from exc
     finally:
         received.file.seek(0)
     content_type, extension = ALLOWED_FORMATS[fmt]
@@ -165,11 +164,9 @@ def render(received: Received, examined: Examined, *, budget: DecodeBudget | Non
                 pillow = decoders.PillowDecoder(img, examined.largest_frame, display=display)
                 return pillow.renditions(examined.info.frames)
         except decoders.FrameTooLarge as exc:
-            raise Rejected(
-                f"has a frame of {exc.width}×{exc.height} pixels, larger than its canvas"
-            ) from None
+            raise Rejected(messages.frame_larger_than_canvas(exc.width, exc.height)) from None
         except (decoders.Undecodable, OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-            raise Rejected(DAMAGED) from exc
+            raise Rejected(messages.DAMAGED) from exc
         finally:
             received.file.seek(0)
 
@@ -231,7 +228,7 @@ def _open(received: Received, max_pixels: int) -> Iterator[Image.Image]:
             img = Image.open(received.file, formats=list(ALLOWED_FORMATS))
     except Image.DecompressionBombError:
         # Pillow refuses at open beyond twice its own limit: far past ours too.
-        raise Rejected(f"has more pixels than the {max_pixels / 1e6:.0f}-megapixel limit") from None
+        raise Rejected(messages.more_pixels_than(max_pixels)) from None
     except UnidentifiedImageError:
         raise Rejected(_unidentified_reason(received)) from None
     with img:
@@ -259,15 +256,11 @@ def _frame_geometry(img: Image.Image, fmt: str) -> list[tuple[int, int]]:
 def _check_geometry(frames: list[tuple[int, int]], largest: tuple[int, int], max_pixels: int) -> None:
     width, height = largest
     if any(w <= 0 or h <= 0 for w, h in frames):
-        raise Rejected("has no pixels")
+        raise Rejected(messages.NO_PIXELS)
     if width * height > max_pixels:
-        which = "is" if frames[0] == largest else "has a later image (page or frame) of"
-        raise Rejected(
-            f"{which} {width}×{height} pixels, more than the {max_pixels / 1e6:.0f}-megapixel limit"
-        )
+        raise Rejected(messages.too_many_pixels(width, height, max_pixels, first_frame=frames[0] == largest))
     if len(frames) > MAX_FRAMES or sum(w * h for w, h in frames) > max_pixels * 4:
-        count = f"more than {MAX_FRAMES}" if len(frames) > MAX_FRAMES else str(len(frames))
-        raise Rejected(f"has {count} frames, too many to store")
+        raise Rejected(messages.too_many_frames(len(frames), MAX_FRAMES))
 
 
 def _check_jpeg_work(scans: int, size: tuple[int, int]) -> None:
@@ -278,19 +271,16 @@ def _check_jpeg_work(scans: int, size: tuple[int, int]) -> None:
     """
     pixels = size[0] * size[1]
     if scans > MAX_JPEG_SCANS or scans * pixels > MAX_JPEG_SCAN_PIXELS:
-        raise Rejected(
-            f"is a JPEG stored in {scans} scans over {pixels / 1e6:.0f} megapixels, "
-            "far more decoding work than a photo needs"
-        )
+        raise Rejected(messages.too_much_jpeg_work(scans, pixels))
 
 
 def _unidentified_reason(received: Received) -> str:
     received.file.seek(0)
     head = received.file.read(512).lstrip().lower()
     if head.startswith(b"%pdf"):
-        return "is a PDF, not an image"
+        return messages.PDF
     if head.startswith((b"<svg", b"<?xml")) or b"<svg" in head:
-        return "is an SVG drawing; SVG can carry scripts, so CloudBox does not store it"
+        return messages.SVG
     if head.startswith((b"<!doctype", b"<html")):
-        return "is a web page, not an image"
-    return "is not an image CloudBox can read (JPEG, PNG, GIF, WebP, HEIC, AVIF, BMP, TIFF)"
+        return messages.WEB_PAGE
+    return messages.NOT_AN_IMAGE

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from . import images, location
+from . import images, location, messages
 from .blobstore import BlobStore
 from .catalog import COUNT_CAP, Catalog, NewImage, Position
 from .cursors import ListingCursors
@@ -235,7 +235,7 @@ class Library:
             # A retry of this same chat file took the row over while these bytes were being
             # written (this attempt had been given up for dead): ours are now unreachable.
             self._abandon(image)
-            raise StorageUnavailable("This upload was taken over by a newer attempt; please try again.")
+            raise StorageUnavailable(messages.UPLOAD_TAKEN_OVER)
 
     def _claim(self, new: NewImage, *, replace_unfinished: bool) -> Image | None:
         """Insert the 'storing' row, or return the image that already holds its unique keys.
@@ -263,7 +263,7 @@ class Library:
                 return existing
             log.info("purging upload %s left by an earlier attempt at the same file", existing.id)
             self._purge(existing.id, existing.object_name, existing.preview_object_name)
-        raise StorageUnavailable("The image could not be saved right now; please try again.")
+        raise StorageUnavailable(messages.COULD_NOT_SAVE)
 
     def put_renditions(
         self, image_id: str, object_name: str, preview_name: str, renditions: images.Renditions
@@ -340,14 +340,12 @@ class Library:
         """Remove the bytes, the preview and the catalog row (and so its shares)."""
         image = self.get(owner, ref)
         if not self.catalog.hide(owner.id, image.id):
-            raise NotFound("That image is already gone.")
+            raise NotFound(messages.IMAGE_ALREADY_GONE)
         try:
             self._purge(image.id, image.object_name, image.preview_object_name)
         except (StorageUnavailable, StorageError):
             # The image stays hidden; recover() finishes the deletion when storage is back.
-            raise StorageUnavailable(
-                "The image is hidden, but storage did not answer; it will be removed shortly."
-            ) from None
+            raise StorageUnavailable(messages.HIDDEN_NOT_REMOVED) from None
         finally:
             self.catalog.record("delete", account_id=owner.id, who=owner.email, detail=f"image {image.id}")
         return image

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from . import images
+from . import images, messages
 
 ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read and typed by people
 IMAGE_ID_RE = re.compile(rf"^[{ID_ALPHABET}]{{10}}$")
@@ -151,21 +151,11 @@ class Usage:
     max_bytes: int | None
 
     def describe(self) -> str:
-        used = f"{self.images} image{'' if self.images == 1 else 's'}"
-        if self.max_images is not None:
-            used += f" of {self.max_images}"
-        used += f", {_mb(self.bytes)}"
-        if self.max_bytes is not None:
-            used += f" of {_mb(self.max_bytes)}"
-        return used
+        return messages.usage(self.images, self.max_images, self.bytes, self.max_bytes)
 
     def refusal(self, incoming: int) -> str | None:
         if self.max_images is not None and self.images + 1 > self.max_images:
-            return f"would take you past your quota of {self.max_images} images (you keep {self.describe()})"
+            return messages.past_image_quota(self.max_images, self.describe())
         if self.max_bytes is not None and self.bytes + incoming > self.max_bytes:
-            return f"would take you past your quota of {_mb(self.max_bytes)} (you keep {self.describe()})"
+            return messages.past_size_quota(self.max_bytes, self.describe())
         return None
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.1f} MB"

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from . import messages
 from .blobstore import BlobStore
 from .catalog import Catalog, NewShare
 from .errors import Expired, NoActiveLinks, NoSuchLink, NotFound, Rejected, Revoked
@@ -23,11 +24,6 @@ from .model import Owner, Share, hash_token, new_id
 from .models import utcnow
 
 _SHARE_TOKEN_RE = re.compile(r"(?:/s/)?([A-Za-z0-9_-]{32})/?$")
-
-SIGNED_LINKS_STAY = (
-    "Links from this CloudBox are signed storage addresses: each keeps working until it expires "
-    "and cannot be turned off. Deleting the image stops its links at once."
-)
 
 
 class Shares:
@@ -55,9 +51,9 @@ class Shares:
         """A new expiring link to one image. Its URL is only returned here."""
         ttl = ttl or self.policy.share_default_ttl
         if ttl <= timedelta(0):
-            raise Rejected("A link has to last at least a minute.")
+            raise Rejected(messages.LINK_TOO_SHORT)
         if ttl > self.policy.share_max_ttl:
-            raise Rejected(f"Links can last at most {_duration(self.policy.share_max_ttl)}.")
+            raise Rejected(messages.links_last_at_most(self.policy.share_max_ttl))
         image = find_image(self._catalog, owner, ref)
         token = secrets.token_urlsafe(24)
         now = self._now()
@@ -98,7 +94,7 @@ class Shares:
         if self.policy.share_links == "signed_url":
             # The link is the signed URL itself, valid for its whole lifetime: turning it off
             # here would claim something storage does not do.
-            raise Rejected(SIGNED_LINKS_STAY)
+            raise Rejected(messages.SIGNED_LINKS_STAY)
         now = self._now()
         ref = ref.strip()
         if match := _SHARE_TOKEN_RE.search(ref):
@@ -126,13 +122,13 @@ class Shares:
         now = self._now()
         share = self._catalog.share_by_token(hash_token(token))
         if share is None:
-            raise NotFound("This link does not exist.")
+            raise NotFound(messages.LINK_DOES_NOT_EXIST)
         if share.revoked_at is not None:
-            raise Revoked("This link has been turned off by the person who shared it.")
+            raise Revoked(messages.LINK_TURNED_OFF)
         # Under a second left is expired too: a V4 URL counts whole seconds, so it would be
         # born dead and the visitor would see a storage error instead of this message.
         if share.expires_at - now < timedelta(seconds=1):
-            raise Expired("This link has expired.")
+            raise Expired(messages.LINK_EXPIRED)
         if count_view:
             self._views.submit([share.id])
             share = replace(share, views=share.views + 1)
@@ -167,11 +163,6 @@ class Shares:
         url = self._blobs.signed_url(object_name, ttl, content_type=content_type)
         self._urls.put((object_name, content_type), url, expires=now + ttl)
         return url
-
-
-def _duration(delta: timedelta) -> str:
-    hours = int(delta.total_seconds() // 3600)
-    return f"{hours // 24} days" if hours % 24 == 0 and hours >= 48 else f"{hours} hours"
 
 
 class _RecentUrls:

@@ -15,6 +15,7 @@ from storage.model import Owner
 from storage.models import utcnow
 from storage.services import Services
 
+from . import messages as m
 from .extensions import services_of
 
 _SINCE = re.compile(r"(\d+)([mhd])")
@@ -24,7 +25,7 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 def _since(value: str) -> timedelta:
     match = _SINCE.fullmatch(value.strip())
     if not match or int(match.group(1)) > 100_000:
-        raise click.BadParameter("use a number and m, h or d, e.g. 30m, 12h or 7d")
+        raise click.BadParameter(m.SINCE_FORMAT)
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
@@ -55,13 +56,13 @@ def people_command() -> None:
         chats = ", ".join(
             f"{i.platform} {i.tenant}/{i.chat_user}" for i in services.accounts.identities(owner)
         )
-        click.echo(f"{owner.email}  ({usage})  {chats or 'no chat account linked'}")
+        click.echo(f"{owner.email}  ({usage})  {chats or m.NO_CHAT_ACCOUNT}")
 
 
 def _person(services: Services, email: str) -> Owner:
     owner = services.accounts.by_email(email)
     if owner is None:
-        click.echo(f"No one with the email {email} has a CloudBox library.", err=True)
+        click.echo(m.no_library(email), err=True)
         sys.exit(2)
     return owner
 
@@ -76,9 +77,9 @@ def delete_library_command(email: str, yes: bool) -> None:
     owner = _person(services, email)
     usage = services.library.usage(owner).describe()
     if not yes:
-        click.confirm(f"Delete the whole library of {owner.email} ({usage})?", abort=True)
+        click.confirm(m.delete_whole_library(owner.email, usage), abort=True)
     count = services.library.delete_all(owner)
-    click.echo(f"Deleted {count} images of {owner.email}.")
+    click.echo(m.images_deleted(count, owner.email))
 
 
 @click.command("revoke-shares")
@@ -88,7 +89,7 @@ def revoke_shares_command(email: str) -> None:
     """Turn off every link one person has made."""
     services = services_of(current_app)
     owner = _person(services, email)
-    click.echo(f"Turned off {services.shares.revoke_all(owner)} links of {owner.email}.")
+    click.echo(m.links_turned_off(services.shares.revoke_all(owner), owner.email))
 
 
 COMMANDS = (audit_command, people_command, delete_library_command, revoke_shares_command)

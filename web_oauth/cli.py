@@ -12,6 +12,7 @@ from flask.cli import with_appcontext
 from storage.consistency import ConsistencyCheck
 
 from . import admin_cli, doctor
+from . import messages as m
 from .extensions import components_of, services_of
 
 _MARKS = {doctor.OK: "✔", doctor.MISSING: "…", doctor.FAILED: "✘", doctor.INFO: "•"}
@@ -37,7 +38,7 @@ def recover_command() -> None:
     """Finish uploads and deletions that a crash interrupted."""
 
     count = services_of(current_app).library.recover()
-    click.echo(f"{count} interrupted operation(s) finished")
+    click.echo(m.operations_finished(count))
 
 
 @click.command("check-consistency")
@@ -57,23 +58,23 @@ def check_consistency_command(repair: bool, grace_minutes: int) -> None:
         services.sessions, services.blobs, services.library, grace=timedelta(minutes=grace_minutes)
     )
     report = checker.check()
-    click.echo(("✔ consistent: " if report.consistent else "✘ inconsistent: ") + report.summary())
+    click.echo(m.consistency(report.consistent, report.summary()))
     for orphan in report.orphan_objects[:20]:
-        click.echo(f"  orphan object   {orphan.name}")
+        click.echo(m.orphan_object(orphan.name))
     for row in report.missing_originals[:20]:
-        click.echo(f"  missing original  image {row.image_id} ({row.object_name})")
+        click.echo(m.missing_original(row.image_id, row.object_name))
     for row in report.missing_previews[:20]:
-        click.echo(f"  missing preview   image {row.image_id} ({row.preview_object_name})")
+        click.echo(m.missing_preview(row.image_id, row.preview_object_name))
     for row in report.unfinished[:20]:
-        click.echo(f"  unfinished {row.status:<9} image {row.image_id}")
+        click.echo(m.unfinished(row.status, row.image_id))
     if report.consistent:
         return
     if not repair:
-        click.echo("Run again with --repair to fix this.")
+        click.echo(m.RUN_WITH_REPAIR)
         sys.exit(1)
-    click.echo("Repaired: " + checker.repair(report).summary())
+    click.echo(m.repaired(checker.repair(report).summary()))
     after = checker.check()
-    click.echo(("✔ consistent: " if after.consistent else "✘ still inconsistent: ") + after.summary())
+    click.echo(m.consistency(after.consistent, after.summary(), after_repair=True))
     if not after.consistent:
         sys.exit(1)
 

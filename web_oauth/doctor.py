@@ -16,6 +16,7 @@ from slack_sdk import WebClient
 from storage import db
 from storage.services import Services
 
+from . import messages as m
 from .oidc import OidcClient
 
 CHECKS_SECONDS = 10.0  # how long one offline run of the checks answers every set-up page visit
@@ -35,19 +36,13 @@ def run_checks(services: Services, *, network: bool = True, oidc: OidcClient | N
     `oidc` is the app's sign-in client, whose discovery document the network check fetches."""
     s = services.settings
     checks = [
-        Check(
-            "Storage mode",
-            INFO,
-            "embedded local store (for trying CloudBox out; set CLOUDBOX_BUCKET for real use)"
-            if s.embedded
-            else f"Google Cloud Storage bucket {s.bucket}",
-        ),
-        _probe("Database", lambda: db.ping(services.engine), _db_name(s.database_url)),
-        _probe("Bucket", services.blobs.check, "reachable and listable"),
+        Check(m.STORAGE_MODE, INFO, m.EMBEDDED_STORE if s.embedded else m.gcs_bucket(s.bucket)),
+        _probe(m.DATABASE, lambda: db.ping(services.engine), _db_name(s.database_url)),
+        _probe(m.BUCKET, services.blobs.check, m.BUCKET_REACHABLE),
         _probe(
-            "Link signing",
+            m.LINK_SIGNING,
             lambda: services.blobs.signed_url("doctor/probe", timedelta(minutes=1)),
-            "V4 signed URLs can be made",
+            m.LINKS_CAN_BE_SIGNED,
         ),
         _base_url_check(s.base_url),
         _oauth_check(services, network, oidc),
@@ -63,15 +58,10 @@ def _access_checks(services: Services) -> list[Check]:
     Internal consent screen already limits sign-in to the Workspace)."""
     s = services.settings
     lines = s.access.summary()
-    google = Check("Who may use it", INFO, lines[0])
+    google = Check(m.WHO_MAY_USE_IT, INFO, lines[0])
     if s.google_oauth_enabled and not s.access.google_restricted:
-        google = Check(
-            "Who may use it",
-            MISSING,
-            lines[0] + ": with an External consent screen any Google account can sign in;"
-            " set CLOUDBOX_ALLOWED_GOOGLE_DOMAINS",
-        )
-    return [google, *(Check("Who may use it", INFO, line) for line in lines[1:])]
+        google = Check(m.WHO_MAY_USE_IT, MISSING, m.google_sign_in_open(lines[0]))
+    return [google, *(Check(m.WHO_MAY_USE_IT, INFO, line) for line in lines[1:])]
 
 
 def _probe(name: str, action: Callable[[], object], success: str) -> Check:
@@ -85,21 +75,16 @@ def _probe(name: str, action: Callable[[], object], success: str) -> Check:
 def _base_url_check(base_url: str) -> Check:
     local = "//127.0.0.1" in base_url or "//localhost" in base_url
     if base_url.startswith("https://") or local:
-        return Check("Public URL", OK if not local else INFO, f"CLOUDBOX_BASE_URL = {base_url}")
-    return Check("Public URL", FAILED, f"CLOUDBOX_BASE_URL should be https:// in production: {base_url}")
+        return Check(m.PUBLIC_URL, OK if not local else INFO, m.public_url(base_url))
+    return Check(m.PUBLIC_URL, FAILED, m.public_url_not_https(base_url))
 
 
 def _oauth_check(services: Services, network: bool, oidc: OidcClient | None) -> Check:
     s = services.settings
     if not s.google_oauth_enabled:
-        return Check(
-            "Google sign-in",
-            MISSING,
-            "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (a Google OAuth web client) to link "
-            "chat accounts and open the gallery",
-        )
+        return Check(m.GOOGLE_SIGNIN, MISSING, m.OAUTH_MISSING)
     if not network:
-        return Check("Google sign-in", OK, "OAuth client configured")
+        return Check(m.GOOGLE_SIGNIN, OK, m.OAUTH_CONFIGURED)
 
     client = oidc or OidcClient.from_settings(s)
     assert client is not None  # sign-in is configured
@@ -107,45 +92,38 @@ def _oauth_check(services: Services, network: bool, oidc: OidcClient | None) -> 
     def discover() -> None:
         client.metadata()
 
-    return _probe("Google sign-in", discover, f"OAuth client configured; {s.oauth_discovery_url} answers")
+    return _probe(m.GOOGLE_SIGNIN, discover, m.oauth_provider_answers(s.oauth_discovery_url))
 
 
 def _slack_check(services: Services, network: bool) -> Check:
     s = services.settings
     if not s.slack_enabled:
-        return Check(
-            "Slack",
-            MISSING,
-            "set SLACK_SIGNING_SECRET with SLACK_BOT_TOKEN (one workspace) or "
-            "SLACK_CLIENT_ID/SLACK_CLIENT_SECRET (install to many); SLACK_APP_TOKEN for Socket Mode",
-        )
-    mode = "multi-workspace install" if s.slack_multi_workspace else "single workspace"
-    if s.slack_app_token:
-        mode += ", Socket Mode"
+        return Check(m.SLACK, MISSING, m.SLACK_MISSING)
+    mode = m.slack_mode(multi_workspace=s.slack_multi_workspace, socket_mode=bool(s.slack_app_token))
     if not (network and s.slack_bot_token):
-        return Check("Slack", OK, mode)
+        return Check(m.SLACK, OK, mode)
 
     def auth_test() -> None:
         WebClient(token=s.slack_bot_token, base_url=s.slack_api_url).auth_test()
 
-    return _probe("Slack", auth_test, f"{mode}; the bot token works")
+    return _probe(m.SLACK, auth_test, m.slack_token_works(mode))
 
 
 def _gchat_check(services: Services) -> Check:
     s = services.settings
     if not s.gchat_enabled:
-        return Check(
-            "Google Chat",
-            MISSING,
-            "set GCHAT_AUDIENCE (project number or endpoint URL) to receive Chat events",
-        )
-    how = "project number" if (s.gchat_audience or "").isdigit() else "endpoint URL"
-    creds = "GCHAT_CREDENTIALS key" if s.gchat_credentials else "application default credentials"
-    return Check("Google Chat", OK, f"audience by {how}; media downloaded with {creds}")
+        return Check(m.GOOGLE_CHAT, MISSING, m.GCHAT_MISSING)
+    return Check(
+        m.GOOGLE_CHAT,
+        OK,
+        m.gchat_configured(
+            by_project_number=(s.gchat_audience or "").isdigit(), with_key=bool(s.gchat_credentials)
+        ),
+    )
 
 
 def _db_name(url: str) -> str:
-    return url.split("://", 1)[0] + " catalog reachable and migrated"
+    return m.catalog_reachable(url.split("://", 1)[0])
 
 
 def _first_line(exc: BaseException) -> str:

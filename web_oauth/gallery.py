@@ -18,6 +18,7 @@ from storage.model import Owner, Share
 from storage.words import plural
 
 from . import local_signin
+from . import messages as m
 from .people import PLATFORM_NAMES, current_owner, describe, end_other_sessions, services, signin_required
 from .security import handle_library_errors, protect_forms, wants_json
 
@@ -51,7 +52,7 @@ def home() -> Any:
         )
     page_number = request.args.get("page", 1, type=int) or 1
     if page_number > MAX_PAGE:
-        abort(400, description="There is no page with that number.")
+        abort(400, description=m.NO_SUCH_PAGE)
     library = services().library
     try:
         page = library.list(
@@ -73,7 +74,7 @@ def upload() -> Any:
     if wants_json():
         # One file per request from gallery.js: the answer is that file's own result.
         if len(files) != 1:
-            return {"ok": False, "error": "Send one file per request."}, 400
+            return {"ok": False, "error": m.ONE_FILE_PER_REQUEST}, 400
         try:
             result = services().library.upload(owner, files[0].stream, filename=files[0].filename)
         except CloudBoxError as exc:
@@ -81,15 +82,14 @@ def upload() -> Any:
         image = result.image
         return {"ok": True, "id": image.id, "name": image.name, "created": result.created}, 201
     if not files:
-        flash("Choose one or more images to upload.", "error")
+        flash(m.CHOOSE_IMAGES, "error")
     for file in files:
         try:
             result = services().library.upload(owner, file.stream, filename=file.filename)
         except CloudBoxError as exc:
-            flash(f"{file.filename}: {exc.message}", "error")
+            flash(m.upload_refused(file.filename, exc.message), "error")
         else:
-            verb = "uploaded" if result.created else "was already in your library"
-            flash(f"{result.image.name} {verb}.", "ok")
+            flash(m.uploaded(result.image.name, created=result.created), "ok")
     return redirect(url_for("index"), 303)
 
 
@@ -120,7 +120,7 @@ def confirm_delete(image_id: str) -> Any:
 @signin_required
 def delete(image_id: str) -> Any:
     removed = services().library.delete(_owner(), image_id)
-    flash(f"{removed.name} was deleted, and its links stopped working.", "ok")
+    flash(m.image_deleted(removed.name), "ok")
     return redirect(url_for("index"), 303)
 
 
@@ -129,10 +129,10 @@ def delete(image_id: str) -> Any:
 def share(image_id: str) -> Any:
     hours = request.form.get("hours", type=int)
     if hours is None or hours < 1:
-        raise Rejected("Choose how long the link should work.")
+        raise Rejected(m.CHOOSE_HOW_LONG)
     shares = services().shares
     if hours > _MAX_HOURS:  # timedelta overflows past ~2.7e10 hours; the library says what is allowed
-        abort(400, description=f"A link can work for at most {_hours(shares.policy.share_max_ttl)} hours.")
+        abort(400, description=m.link_works_at_most(_hours(shares.policy.share_max_ttl)))
     created = shares.share(_owner(), image_id, ttl=timedelta(hours=hours), created_by="web gallery")
     return render_template("share_created.html", share=created)
 
@@ -147,8 +147,7 @@ def links() -> Any:
 @signin_required
 def revoke(share_id: str) -> Any:
     revoked: list[Share] = services().shares.revoke(_owner(), share_id)  # type: ignore[valid-type]
-    names = ", ".join(sorted({s.image.name for s in revoked}))
-    flash(f"The link to {names} no longer works.", "ok")
+    flash(m.link_turned_off(sorted({s.image.name for s in revoked})), "ok")
     return redirect(url_for("gallery.links"), 303)
 
 
@@ -173,11 +172,7 @@ def unlink() -> Any:
         abort(404)
     accounts.unlink(identity)  # ends every session of the account
     end_other_sessions(_owner())
-    flash(
-        f"{describe(identity)} is no longer linked. Your images stay in your library; "
-        "use `link` in chat to link again.",
-        "ok",
-    )
+    flash(m.unlinked(describe(identity)), "ok")
     return redirect(url_for("gallery.account"), 303)
 
 
@@ -192,11 +187,11 @@ def confirm_delete_library() -> Any:
 @signin_required
 def delete_library() -> Any:
     if request.form.get("confirm") != "delete-everything":
-        flash("Nothing was deleted: tick the box to confirm.", "error")
+        flash(m.TICK_TO_CONFIRM, "error")
         return redirect(url_for("gallery.confirm_delete_library"), 303)
     count = services().library.delete_all(_owner())
     end_other_sessions(_owner())
-    flash(f"Deleted {plural(count, 'image')} and every link to them.", "ok")
+    flash(m.library_deleted(count), "ok")
     return redirect(url_for("index"), 303)
 
 

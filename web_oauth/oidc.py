@@ -32,6 +32,8 @@ from requests_oauthlib import OAuth2Session
 
 from storage.settings import Settings
 
+from . import messages as m
+
 # The OpenID Connect names (Google answers with its long names; see `exchange`).
 SCOPES = ["openid", "email", "profile"]
 HTTP_TIMEOUT = 10
@@ -107,14 +109,12 @@ class _Cached:
             value = response.json()
         except (requests.RequestException, ValueError) as exc:
             raise OidcError(
-                "Google sign-in is unavailable right now. Please try again in a minute.",
+                m.SIGNIN_UNAVAILABLE,
                 f"could not fetch the {self._what}: {type(exc).__name__}",
                 status=503,
             ) from None
         if not isinstance(value, dict):
-            raise OidcError(
-                "Google sign-in is misconfigured.", f"{self._what} is not a JSON object", status=503
-            )
+            raise OidcError(m.SIGNIN_MISCONFIGURED, f"{self._what} is not a JSON object", status=503)
         match = _MAX_AGE_RE.search(response.headers.get("Cache-Control", ""))
         return value, int(match.group(1)) if match else DEFAULT_CACHE_SECONDS
 
@@ -158,9 +158,7 @@ class OidcClient:
             k for k in ("issuer", "authorization_endpoint", "token_endpoint", "jwks_uri") if not doc.get(k)
         ]
         if missing:
-            raise OidcError(
-                "Google sign-in is misconfigured.", f"discovery document lacks {missing}", status=503
-            )
+            raise OidcError(m.SIGNIN_MISCONFIGURED, f"discovery document lacks {missing}", status=503)
         return doc
 
     def _flow(
@@ -205,9 +203,7 @@ class OidcClient:
             raise _token_endpoint_error(exc) from None
         id_token = body.get("id_token")
         if not isinstance(id_token, str) or not id_token:
-            raise OidcError(
-                "Google did not return an identity.", "no id_token in the token response", status=502
-            )
+            raise OidcError(m.NO_IDENTITY, "no id_token in the token response", status=502)
         return id_token
 
     def verify(self, id_token: str, *, nonce: str) -> GoogleUser:
@@ -223,8 +219,7 @@ class OidcClient:
             raise _unverified("no sub")
         if not isinstance(email, str) or claims.get("email_verified") not in (True, "true"):
             raise OidcError(
-                "Your Google account's email address is not verified, so it cannot be used with "
-                "CloudBox. Verify it with Google, then try again.",
+                m.EMAIL_NOT_VERIFIED,
                 "email not verified",
                 status=403,
             )
@@ -300,7 +295,7 @@ def _accepted_issuers(issuer: str) -> set[str]:
 
 
 def _not_https() -> OidcError:
-    return OidcError("Google sign-in is misconfigured.", "the provider's endpoints are not https", status=503)
+    return OidcError(m.SIGNIN_MISCONFIGURED, "the provider's endpoints are not https", status=503)
 
 
 def _token_endpoint_error(exc: Exception) -> OidcError:
@@ -309,18 +304,17 @@ def _token_endpoint_error(exc: Exception) -> OidcError:
         return _not_https()
     if isinstance(exc, oauth2_errors.InvalidGrantError):
         return OidcError(
-            "This sign-in could not be completed (the code was already used or has expired). "
-            "Please start again.",
+            m.CODE_USED_OR_EXPIRED,
             "token endpoint: invalid_grant",
         )
     if isinstance(exc, oauth2_errors.OAuth2Error):
         return OidcError(
-            "Google did not accept this sign-in. Please start again.",
+            m.GOOGLE_DID_NOT_ACCEPT,
             f"token endpoint answered {exc.status_code} {str(exc.error)[:40]}",
             status=502,
         )
     return OidcError(
-        "Google did not answer. Please try again in a minute.",
+        m.GOOGLE_DID_NOT_ANSWER,
         f"token endpoint unreachable: {type(exc).__name__}",
         status=502,
     )
@@ -328,6 +322,6 @@ def _token_endpoint_error(exc: Exception) -> OidcError:
 
 def _unverified(reason: str) -> OidcError:
     return OidcError(
-        "Google's answer could not be verified, so nothing was changed. Please start again.",
+        m.ANSWER_NOT_VERIFIED,
         f"ID token rejected: {reason}",
     )

@@ -14,6 +14,7 @@ from storage.services import Services
 from storage.words import PLATFORM_NAMES
 
 from . import extensions
+from . import messages as m
 
 
 def services() -> Services:
@@ -76,8 +77,7 @@ def signin_required(view: Callable[..., Any]) -> Callable[..., Any]:
 def describe(identity: Identity) -> str:
     """A person's chat identity in words: "Slack user U123 (workspace T456)"."""
     platform = PLATFORM_NAMES.get(identity.platform, identity.platform)
-    place = "workspace" if identity.platform == "slack" else "domain"
-    return f"{platform} user {identity.chat_user} ({place} {identity.tenant})"
+    return m.chat_identity(platform, identity.chat_user, identity.tenant, slack=identity.platform == "slack")
 
 
 def safe_next(target: str | None) -> str | None:

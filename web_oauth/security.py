@@ -29,6 +29,7 @@ from storage.errors import (
 )
 from storage.services import Services
 
+from . import messages as m
 from .oidc import OidcError
 
 log = logging.getLogger(__name__)
@@ -149,61 +150,40 @@ def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
-_TITLES = {
-    400: "That request could not be understood",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not allowed",
-    410: "Gone",
-    413: "Too large",
-    429: "Slow down",
-    503: "Temporarily unavailable",
-}
-
-_MESSAGES = {
-    404: "There is nothing at this address.",
-    405: "This page cannot be used that way.",
-    413: "That upload is too large. Try fewer or smaller files at a time.",
-    429: "Too many requests from you in a short time. Wait a minute and try again.",
-}
-
-
 def _http_error(error: HTTPException) -> Any:
     status = error.code or 500
     if isinstance(error, CSRFError):
-        message = (
-            "This form has expired or did not come from CloudBox. Go back, reload the page and try again."
-        )
+        message = m.FORM_EXPIRED
         status = 400
     else:
-        message = _MESSAGES.get(status) or error.description or "Something went wrong."
+        message = m.ERROR_TEXTS.get(status) or error.description or m.SOMETHING_WENT_WRONG
     if wants_json():
         return {"ok": False, "error": message}, status
     if request.path.startswith(("/slack/", "/gchat/")):
         return error  # the chat platforms get the plain status
-    return error_page(_TITLES.get(status, "Something went wrong"), message, status)
+    return error_page(m.ERROR_TITLES.get(status, m.SOMETHING_WENT_WRONG_TITLE), message, status)
 
 
 def _unexpected_error(error: Exception) -> Any:
     reference = secrets.token_hex(4)
     # Logged with the exception type and a reference the person can quote; no request data.
     current_app.logger.exception("unexpected error (reference %s) on %s", reference, request.endpoint)
-    message = f"Sorry, something went wrong on our side. If it keeps happening, quote reference {reference}."
+    message = m.unexpected_error(reference)
     if request.path.startswith(("/slack/", "/gchat/")):
         return "", 500
     if wants_json():
         return {"ok": False, "error": message}, 500
-    return error_page("Something went wrong", message, 500)
+    return error_page(m.SOMETHING_WENT_WRONG_TITLE, message, 500)
 
 
 _STATUS_OF: dict[type[CloudBoxError], tuple[int, str]] = {
-    NotFound: (404, "Not found"),
-    Rejected: (422, "Not accepted"),
-    Expired: (410, "Expired"),
-    Revoked: (410, "Turned off"),
-    AlreadyUsed: (410, "Already used"),
-    StorageUnavailable: (503, "Storage is not answering"),
-    StorageError: (502, "Storage problem"),
+    NotFound: (404, m.NOT_FOUND_TITLE),
+    Rejected: (422, m.NOT_ACCEPTED_TITLE),
+    Expired: (410, m.EXPIRED_TITLE),
+    Revoked: (410, m.TURNED_OFF_TITLE),
+    AlreadyUsed: (410, m.ALREADY_USED_TITLE),
+    StorageUnavailable: (503, m.STORAGE_NOT_ANSWERING_TITLE),
+    StorageError: (502, m.STORAGE_PROBLEM_TITLE),
 }
 
 
@@ -213,7 +193,7 @@ def handle_library_errors(bp: Blueprint) -> None:
     @bp.errorhandler(CloudBoxError)
     def _library_error(error: CloudBoxError) -> Any:
         status, title = next(
-            (v for k, v in _STATUS_OF.items() if isinstance(error, k)), (400, "That did not work")
+            (v for k, v in _STATUS_OF.items() if isinstance(error, k)), (400, m.DID_NOT_WORK_TITLE)
         )
         if isinstance(error, StorageError | StorageUnavailable):
             log.warning("storage failure on %s: %s", request.endpoint, type(error).__name__)
@@ -224,4 +204,4 @@ def handle_library_errors(bp: Blueprint) -> None:
     @bp.errorhandler(OidcError)
     def _oidc_error(error: OidcError) -> Any:
         log.warning("sign-in failed on %s: %s", request.endpoint, error.reason)
-        return error_page("Sign-in did not complete", error.message, error.status, retry=True)
+        return error_page(m.SIGNIN_DID_NOT_COMPLETE_TITLE, error.message, error.status, retry=True)

@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import Blueprint, make_response, redirect, request
 
+from storage import messages as storage_messages
 from storage.errors import Expired, NotFound, Revoked
 
+from . import messages as m
 from .metrics import SHARE_VIEWS
 from .people import services
 from .security import error_page
@@ -30,18 +32,16 @@ def open_share(token: str) -> Any:
     response: Any
     try:
         if not _TOKEN_RE.match(token):
-            raise NotFound("This link does not exist.")
+            raise NotFound(storage_messages.LINK_DOES_NOT_EXIST)
         previewer = bool(_LINK_PREVIEWERS.search(request.headers.get("User-Agent", "")))
         _share, url = services().shares.open_share(token, count_view=not previewer)
         SHARE_VIEWS.labels("preview" if previewer else "counted").inc()
     except NotFound:
         SHARE_VIEWS.labels("gone").inc()
-        response = error_page(
-            "Link not found", "This link does not exist. Check that it was copied completely.", 404
-        )
+        response = error_page(m.LINK_NOT_FOUND_TITLE, m.LINK_NOT_FOUND, 404)
     except (Revoked, Expired) as exc:
         SHARE_VIEWS.labels("gone").inc()
-        response = error_page("Link no longer works", exc.message + " Ask the sender for a new one.", 410)
+        response = error_page(m.LINK_GONE_TITLE, m.link_gone(exc.message), 410)
     else:
         # 303: the visitor's browser fetches the image from storage with a URL valid for minutes.
         response = redirect(url, 303)

@@ -20,6 +20,7 @@ from storage.accounts import LinkMade, LinkRequest
 from storage.model import Owner
 
 from . import local_signin
+from . import messages as m
 from .extensions import components
 from .oidc import GoogleUser, OidcClient, OidcError, Pkce, new_secret
 from .people import PLATFORM_NAMES, current_owner, describe, safe_next, services, sign_in, sign_out
@@ -43,8 +44,7 @@ def oidc_client() -> OidcClient:
     client = components().oidc
     if client is None:
         raise OidcError(
-            "Google sign-in is not set up on this CloudBox yet. The administrator needs to set "
-            "OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (see the README).",
+            m.SIGNIN_NOT_SET_UP,
             "OAuth client not configured",
             status=503,
         )
@@ -100,27 +100,17 @@ def callback() -> Any:
     # Popped first: whatever happens next, this state cannot be used a second time.
     pending = session.pop(PENDING, None)
     if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
-        return error_page(
-            "Sign-in did not complete",
-            "This sign-in was not started in this browser, took too long, or has already finished. "
-            "Please start again.",
-            400,
-        )
+        return error_page(m.SIGNIN_DID_NOT_COMPLETE_TITLE, m.SIGNIN_NOT_STARTED_HERE, 400)
     if error := request.args.get("error"):
         # An error answer changes nothing, so it needs no matching state (some providers omit it
         # there); the pending sign-in is already gone either way.
         return _provider_error(error, pending)
     if not secrets.compare_digest(request.args.get("state", ""), str(pending["state"])):
         log.warning("OAuth callback with a state that does not match the session")
-        return error_page(
-            "Sign-in did not complete",
-            "This answer from Google does not belong to the sign-in started in this browser, so "
-            "nothing was changed. Please start again.",
-            400,
-        )
+        return error_page(m.SIGNIN_DID_NOT_COMPLETE_TITLE, m.ANSWER_NOT_FOR_THIS_SIGNIN, 400)
     code = request.args.get("code")
     if not code:
-        return error_page("Sign-in did not complete", "Google did not send a sign-in code.", 400)
+        return error_page(m.SIGNIN_DID_NOT_COMPLETE_TITLE, m.NO_SIGNIN_CODE, 400)
 
     client = oidc_client()
     id_token = client.exchange(code=code, verifier=str(pending["verifier"]), redirect_uri=redirect_uri())
@@ -142,11 +132,7 @@ def _provider_error(error: str, pending: dict[str, Any]) -> Any:
         return render_template("cancelled.html", retry=retry), 200
     code = error if set(error) <= _ERROR_CODE_CHARS and len(error) < 40 else "unknown"
     log.warning("OAuth provider returned error %s", code)
-    return error_page(
-        "Sign-in did not complete",
-        f"Google reported a problem ({code}). Nothing was changed. Please start again.",
-        400,
-    )
+    return error_page(m.SIGNIN_DID_NOT_COMPLETE_TITLE, m.provider_problem(code), 400)
 
 
 def _not_allowed(user: GoogleUser) -> Any:
@@ -154,12 +140,7 @@ def _not_allowed(user: GoogleUser) -> Any:
     services().accounts.audit.record(
         "refused", who=user.email, detail="Google account outside the access policy"
     )
-    return error_page(
-        "This Google account cannot use this CloudBox",
-        f"{user.email} is not one of the accounts this CloudBox is for. Nothing was stored or "
-        "linked. Sign in with your work account, or ask the administrator to allow this one.",
-        403,
-    )
+    return error_page(m.NOT_FOR_THIS_CLOUDBOX_TITLE, m.not_for_this_cloudbox(user.email), 403)
 
 
 def _link_checked(token: str, user: GoogleUser) -> Any:
@@ -174,14 +155,7 @@ def _link_checked(token: str, user: GoogleUser) -> Any:
     chat = _chat_account(request_)
     if services().settings.access.link_mismatch == "refuse":
         log.info("link refused: the Google email differs from the chat profile's")
-        return error_page(
-            "Nothing was linked",
-            f"This link was made for {chat}, whose email is not {user.email}. This CloudBox links a "
-            "chat account only to the Google account with the same email. If this is your chat "
-            "account, sign in with that Google account; if someone sent you this link, you can "
-            "ignore it.",
-            403,
-        )
+        return error_page(m.NOTHING_LINKED_TITLE, m.emails_differ(chat, user.email), 403)
     # Nothing is written before the person confirms: no account, no link, no session.
     session[CONFIRM] = {"link": token, "sub": user.sub, "email": user.email, "at": time.time()}
     return render_template(
@@ -194,33 +168,23 @@ def _chat_account(request_: LinkRequest) -> str:
     identity, profile = request_.identity, request_.profile
     platform = PLATFORM_NAMES.get(identity.platform, identity.platform)
     name = profile.display_name or identity.chat_user
-    if identity.platform == "slack":
-        where = (
-            f"workspace {profile.tenant_name} ({identity.tenant})"
-            if profile.tenant_name
-            else (f"workspace {identity.tenant}")
-        )
-    else:
-        where = f"Workspace domain {identity.tenant}" if identity.tenant != "gchat" else "Google Chat"
-    return f"the {platform} account “{name}” ({identity.chat_user}, {where})"
+    return m.chat_account(
+        platform,
+        name,
+        identity.chat_user,
+        identity.tenant,
+        slack=identity.platform == "slack",
+        tenant_name=profile.tenant_name,
+    )
 
 
 @bp.post("/link/verify")
 def confirm_link() -> Any:
     pending = session.pop(CONFIRM, None)
     if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
-        return error_page(
-            "Nothing was linked",
-            "This confirmation has expired or was already answered. Ask the bot for a new link.",
-            400,
-        )
+        return error_page(m.NOTHING_LINKED_TITLE, m.CONFIRMATION_EXPIRED, 400)
     if request.form.get("decision") != "link":
-        return error_page(
-            "Nothing was linked",
-            "Good call if you did not ask for this link yourself. Your Google account and its "
-            "library were not touched.",
-            200,
-        )
+        return error_page(m.NOTHING_LINKED_TITLE, m.LINK_DECLINED, 200)
     token = str(pending["link"])
     services().accounts.peek_link_request(token)  # still unused and in time
     return _link(token, services().accounts.ensure_account(str(pending["sub"]), str(pending["email"])))
@@ -243,15 +207,11 @@ def _link(token: str, owner: Owner) -> Any:
 def confirm_relink() -> Any:
     pending = session.pop(RELINK, None)
     if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
-        return error_page(
-            "Nothing was changed",
-            "This confirmation has expired or was already answered. Ask the bot for a new link.",
-            400,
-        )
+        return error_page(m.NOTHING_CHANGED_TITLE, m.CONFIRMATION_EXPIRED, 400)
     accounts = services().accounts
     owner = accounts.by_google_sub(str(pending["sub"]))
     if owner is None:
-        return error_page("Nothing was changed", "That Google account is no longer known here.", 400)
+        return error_page(m.NOTHING_CHANGED_TITLE, m.GOOGLE_ACCOUNT_UNKNOWN, 400)
     if request.form.get("decision") != "link":
         identity = accounts.peek_link_request(str(pending["link"])).identity
         current = accounts.owner_of(identity)

@@ -29,6 +29,8 @@ from typing import Any
 from werkzeug.exceptions import RequestTimeout, ServiceUnavailable
 from werkzeug.wrappers import Response
 
+from . import messages as m
+
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
@@ -46,11 +48,11 @@ SLOT_WAIT_SECONDS = 0.1
 
 
 class BodyTooSlow(RequestTimeout):
-    description = "The request body did not arrive in time."
+    description = m.BODY_TOO_SLOW
 
 
 class TooManySlowBodies(ServiceUnavailable):
-    description = "Too many uploads are arriving slowly right now. Try again in a minute."
+    description = m.TOO_MANY_SLOW_BODIES
 
 
 class SlowBodyGuard:

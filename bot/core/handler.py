@@ -12,9 +12,10 @@ from bot.metrics import COMMAND_SECONDS
 from storage.accounts import Accounts, Identity
 from storage.errors import CloudBoxError
 from storage.library import Library
+from storage.messages import SIGNED_LINKS_STAY
 from storage.model import Image, Owner, Share
 from storage.models import utcnow
-from storage.sharing import SIGNED_LINKS_STAY, Shares
+from storage.sharing import Shares
 from storage.words import platform_name
 
 from . import commands as c

@@ -21,9 +21,10 @@ from storage.errors import (
     StorageUnavailable,
 )
 from storage.library import Library, LibraryPolicy
+from storage.messages import SIGNED_LINKS_STAY
 from storage.model import ImageStatus, Owner, Source, Upload
 from storage.models import utcnow
-from storage.sharing import SIGNED_LINKS_STAY, Shares
+from storage.sharing import Shares
 from tests.fakes import FakeBlobStore, FakeCatalog
 from tests.standins import images as samples
 
