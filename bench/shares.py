@@ -20,6 +20,8 @@ from bench.stand import Stand, log
 from bench.table import Row
 from storage.model import Owner
 
+SHARE_TARGET_RATIO = 0.6
+
 
 def load(base: str, paths: list[str], clients: int, seconds: float, expect: int) -> tuple[float, list[float]]:
     """Requests per second and each request's latency in ms."""
@@ -73,6 +75,8 @@ def share_rows(stand: Stand, owner: Owner, clients: int, seconds: float) -> list
             baseline=health_rps,
             ratio=share_rps / health_rps,
             note="vs GET /healthz, same load",
+            target=f">= {SHARE_TARGET_RATIO} x /healthz",
+            ok=share_rps / health_rps >= SHARE_TARGET_RATIO,
         ),
         Row.of(
             f"share link GET /s/<token> -> 303, {clients} clients: latency",

@@ -1,4 +1,5 @@
-"""Where request-time code finds what `create_app` built: one accessor, importing no web module.
+"""Where request-time code finds what `create_app` built: one accessor, and a leaf (it imports
+only the types it holds, none of which imports it or any view).
 
 `create_app` puts one `Components` on the app; views, CLI commands and health checks reach it
 through `components()` (or `components_of(app)` outside a request), never through app.py.
