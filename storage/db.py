@@ -17,7 +17,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _MIGRATION_LOCK_ID = 0x0C10_0DB0
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine for `url`. On PostgreSQL a process holds up to `pool_size` connections, and as
+    many again for a burst: size it so that every process of every instance fits the server's
+    max_connections (or put PgBouncer in front)."""
     # hide_parameters: a logged catalog error must not carry the values it was given (emails,
     # token hashes, file names, Slack file URLs); the SQL alone says what failed.
     if url.startswith("sqlite"):
@@ -31,7 +34,9 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url, hide_parameters=True, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

@@ -49,7 +49,7 @@ class Services:
             embedded = EmbeddedStore.open(settings.instance_path, port=settings.embedded_port)
         try:
             blobs = _blob_store(settings, embedded)
-            engine = db.make_engine(settings.database_url)
+            engine = db.make_engine(settings.database_url, pool_size=settings.db_pool_size)
             if migrate:
                 db.upgrade(engine)
         except BaseException:

@@ -103,6 +103,8 @@ class Settings:
     # The bearer token a Prometheus scrape of /metrics must send; None: no /metrics at all.
     metrics_token: str | None = None
     log_format: str = "text"  # "json": one JSON object per line, as Cloud Logging reads them
+    # PostgreSQL connections one process keeps (and as many again in a burst).
+    db_pool_size: int = 10
     google_cloud_project: str | None = None  # names the trace of JSON log lines
     # Who may sign in, link and send images (CLOUDBOX_ALLOWED_*, CLOUDBOX_LINK_MISMATCH).
     access: AccessPolicy = AccessPolicy()
@@ -368,6 +370,7 @@ def _operations(read: _Reader) -> dict[str, Any]:
         "rate_limit_storage": read.get("CLOUDBOX_RATE_LIMIT_STORAGE"),
         "proxy_hops": read.whole_number("CLOUDBOX_PROXY_HOPS", 0),
         "slow_bodies": read.positive_int("CLOUDBOX_SLOW_BODIES", 8),
+        "db_pool_size": read.positive_int("CLOUDBOX_DB_POOL_SIZE", 10),
         "metrics_token": _metrics_token(read),
         "log_format": read.choice("CLOUDBOX_LOG_FORMAT", "text", ("text", "json")),
         "google_cloud_project": read.get("GOOGLE_CLOUD_PROJECT"),

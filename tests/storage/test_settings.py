@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from storage import db
 from storage.settings import ConfigError, Settings
 
 
@@ -191,3 +192,15 @@ def test_image_engine_and_recovery_settings(tmp_path: Path) -> None:
     assert "CLOUDBOX_KEEP_LOCATION" in str(refused.value) and "CLOUDBOX_INGEST_LEASE_SECONDS" in str(
         refused.value
     )
+
+
+def test_the_database_pool_is_sized_by_setting_and_bad_sizes_are_named(tmp_path: Path) -> None:
+    base = {"CLOUDBOX_BUCKET": "b", "SECRET_KEY": "s" * 20}
+    sized = Settings.from_env(
+        {**base, "CLOUDBOX_DB_POOL_SIZE": "3"}, dotenv_path=None, instance_path=tmp_path
+    )
+    assert sized.db_pool_size == 3
+    assert mentions(problems_of(tmp_path, {**base, "CLOUDBOX_DB_POOL_SIZE": "0"}), "CLOUDBOX_DB_POOL_SIZE")
+    engine = db.make_engine("postgresql://postgres@127.0.0.1:5432/test", pool_size=sized.db_pool_size)
+    assert (engine.pool.size(), engine.pool._max_overflow) == (3, 3)  # type: ignore[attr-defined]
+    engine.dispose()
