@@ -164,6 +164,8 @@ def test_the_gallery_in_a_real_browser(
     assert row.count() == 1 and "sky.jpg" in row.inner_text() and row.locator("td").nth(4).inner_text() == "1"
     shot(page, "6-links")
     row.get_by_role("button", name=re.compile("Turn off")).click()
+    # The form posts and lands on /links again: wait for the new page's notice, not the URL.
+    page.get_by_text("no longer works").wait_for()
     assert page.get_by_text("no longer works").is_visible()
     response = visitor.goto(share_url)
     assert response is not None and response.status == 410
