@@ -73,6 +73,7 @@ def _owner(account: Account) -> Owner:
         email=account.email,
         storage_id=account.storage_id,
         sessions_generation=account.sessions_generation or 0,
+        keep_location=account.keep_location,
     )
 
 
@@ -159,6 +160,14 @@ class Accounts:
                 .where(Account.id == owner.id)
                 .values(sessions_generation=Account.sessions_generation + 1)
             )
+
+    def set_keep_location(self, owner: Owner, keep: bool | None) -> None:
+        """Keep (True) or remove (False) location metadata in this person's new uploads; None
+        follows the instance's default again. Images already stored stay as they are."""
+        with transaction(self._sessions) as session:
+            session.execute(update(Account).where(Account.id == owner.id).values(keep_location=keep))
+        choice = {True: "keep", False: "remove", None: "default"}[keep]
+        self.audit.record("settings", account_id=owner.id, who=owner.email, detail=f"location: {choice}")
 
     def everyone(self) -> list[Owner]:
         with self._sessions() as session:

@@ -140,9 +140,15 @@ class Library:
                 self._puts = ThreadPoolExecutor(PUT_THREADS, thread_name_prefix="cloudbox-put")
             return self._puts
 
-    def _stored_bytes(self, received: images.Received, info: images.ImageInfo) -> location.Rewrite:
+    def keeps_location(self, owner: Owner) -> bool:
+        """Whether `owner`'s new originals keep their location: their own choice, else the default."""
+        return self.policy.keep_location if owner.keep_location is None else owner.keep_location
+
+    def _stored_bytes(
+        self, owner: Owner, received: images.Received, info: images.ImageInfo
+    ) -> location.Rewrite:
         """What goes to the bucket: the bytes as sent, less location metadata unless kept."""
-        if not self.policy.keep_location:
+        if not self.keeps_location(owner):
             rewrite = location.without_location(received.file, received.size, info.format)
             if rewrite is not None:
                 return rewrite
@@ -158,7 +164,7 @@ class Library:
         replace_unfinished: bool = False,
     ) -> Upload:
         """Claim the catalog entry, write the bytes, then publish; undo everything on failure."""
-        stored = self._stored_bytes(received, examined.info)
+        stored = self._stored_bytes(owner, received, examined.info)
         new = self._new_image(owner, received, examined.info, stored.size, filename, source)
         # Claim the unique keys first: a concurrent upload of the same file loses here,
         # before it writes any bytes.

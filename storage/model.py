@@ -50,6 +50,8 @@ class Owner:
     storage_id: str | None = field(default=None, compare=False)
     # Web sessions signed in before the account's last bump are over.
     sessions_generation: int = field(default=0, compare=False)
+    # The person's own choice on location metadata; None: the instance's default.
+    keep_location: bool | None = field(default=None, compare=False)
 
     @property
     def prefix(self) -> str:

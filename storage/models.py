@@ -66,6 +66,8 @@ class Account(Base):
     storage_id: Mapped[str | None] = mapped_column(String(32), unique=True, default=new_storage_id)
     # Bumped on sign-out, unlink and library deletion: every older web session ends.
     sessions_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Whether this person's originals keep their location metadata; None: CLOUDBOX_KEEP_LOCATION.
+    keep_location: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class ChatIdentity(Base):

@@ -157,7 +157,29 @@ def account() -> Any:
     owner = _owner()
     identities = services().accounts.identities(owner)
     usage = services().library.usage(owner)
-    return render_template("account.html", identities=[(i, describe(i)) for i in identities], usage=usage)
+    return render_template(
+        "account.html",
+        identities=[(i, describe(i)) for i in identities],
+        usage=usage,
+        location=LOCATION_CHOICES.get(owner.keep_location, "default"),
+        default_keeps=services().library.policy.keep_location,
+    )
+
+
+LOCATION_CHOICES = {True: "keep", False: "remove", None: "default"}
+
+
+@bp.post("/account/location")
+@signin_required
+def set_location() -> Any:
+    """The person's own choice on the location metadata of the photos they send from now on."""
+    wanted = request.form.get("location", "")
+    choices = {word: keep for keep, word in LOCATION_CHOICES.items()}
+    if wanted not in choices:
+        abort(400, description=m.LOCATION_CHOICE_UNKNOWN)
+    services().accounts.set_keep_location(_owner(), choices[wanted])
+    flash(m.LOCATION_SAVED, "ok")
+    return redirect(url_for("gallery.account"), 303)
 
 
 @bp.post("/account/unlink")

@@ -83,6 +83,12 @@ def link_works_at_most(hours: int) -> str:
     return f"A link can work for at most {hours} hours."
 
 
+LOCATION_SAVED = (
+    "Saved. Photos you send from now on follow this choice; images already saved stay as they are."
+)
+LOCATION_CHOICE_UNKNOWN = "Choose keep, remove or default."
+
+
 def link_turned_off(names: list[str]) -> str:
     return f"The link to {', '.join(names)} no longer works."
 

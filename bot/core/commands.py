@@ -76,6 +76,13 @@ class DeleteImage:
 
 
 @dataclass(frozen=True)
+class Settings:
+    """Show the person's settings, or change where their location metadata goes."""
+
+    location: str = ""  # "" (show) | "keep" | "remove" | "default"
+
+
+@dataclass(frozen=True)
 class Invalid:
     """Text that is not a command; `problem` says what is wrong, `verb` which usage to show."""
 
@@ -83,7 +90,19 @@ class Invalid:
     verb: str = ""
 
 
-Command = Help | Link | Unlink | WhoAmI | ListImages | ShareImage | Unshare | Links | DeleteImage | Invalid
+Command = (
+    Help
+    | Link
+    | Unlink
+    | WhoAmI
+    | ListImages
+    | ShareImage
+    | Unshare
+    | Links
+    | DeleteImage
+    | Settings
+    | Invalid
+)
 
 
 _DURATION_RE = re.compile(
@@ -126,7 +145,18 @@ def parse(text: str) -> Command:
             return Links()
         case "delete" | "del" | "rm":
             return _delete(rest)
+        case "settings" | "setting":
+            return _settings(rest)
     return Invalid(messages.unknown_verb(verb))
+
+
+def _settings(rest: str) -> Command:
+    words = rest.lower().split()
+    if not words:
+        return Settings()
+    if words[0] == "location" and len(words) == 2 and words[1] in ("keep", "remove", "default"):
+        return Settings(words[1])
+    return Invalid(messages.SAY_SETTING_HOW, "settings")
 
 
 def parse_duration(text: str) -> timedelta | None:

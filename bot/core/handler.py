@@ -6,6 +6,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from bot.metrics import COMMAND_SECONDS
@@ -151,6 +152,8 @@ class CommandCore:
                 return self._links(owner)
             case c.DeleteImage(ref=ref, confirmed=confirmed):
                 return self._delete(owner, ref, confirmed)
+            case c.Settings(location=location):
+                return self._settings(owner, location)
         raise AssertionError(f"unhandled command {command!r}")
 
     def _link(self, actor: c.Actor) -> Reply:
@@ -167,6 +170,14 @@ class CommandCore:
         ]
         usage = self._library.usage(owner).describe()
         return Reply(m.whoami(platform_name(actor.identity.platform), owner.email, others, usage))
+
+    def _settings(self, owner: Owner, location: str) -> Reply:
+        if location:
+            choice = {"keep": True, "remove": False, "default": None}[location]
+            self._accounts.set_keep_location(owner, choice)
+            owner = replace(owner, keep_location=choice)
+        keeps = self._library.keeps_location(owner)
+        return Reply(m.location_setting(keeps, owner.keep_location is not None), title=m.SETTINGS_TITLE)
 
     def _unlink(self, actor: c.Actor, owner: Owner, choice: str) -> Reply:
         if choice == "":

@@ -38,6 +38,10 @@ USAGE = {
     "unshare": Usage("unshare <image|link>", ("turn off links to an image, or one link",)),
     "links": Usage("links", ("your links that still work",)),
     "delete": Usage("delete <image>", ("delete an image (asks first)",)),
+    "settings": Usage(
+        "settings [location keep|remove|default]",
+        ("whether the photos you send keep where they were taken",),
+    ),
 }
 
 
@@ -126,6 +130,42 @@ def linked_to(email: str) -> Rich:
 def whoami(platform: str | None, email: str, others: list[str], usage: str) -> Rich:
     also = f" Also linked: {', '.join(others)}." if others else ""
     return rich(line(f"This {platform} account uses ", Emphasis(email), f".{also} You keep {usage}."))
+
+
+SAY_SETTING_HOW = rich(
+    line(
+        "Say ",
+        Code("settings"),
+        " to see them, or ",
+        Code("settings location keep"),
+        ", ",
+        Code("remove"),
+        " or ",
+        Code("default"),
+        ".",
+    )
+)
+
+
+def location_setting(keeps: bool, own_choice: bool) -> Rich:
+    """What `settings` says: where photos' location metadata goes, and whose choice that is."""
+    state = "keep the place they were taken (GPS)" if keeps else "have their location (GPS) removed"
+    whose = "your choice" if own_choice else "this CloudBox's default"
+    return rich(
+        line(Emphasis("Location"), f": photos you send from now on {state} — {whose}."),
+        line(
+            "Change it with ",
+            Code("settings location keep"),
+            ", ",
+            Code("remove"),
+            " or ",
+            Code("default"),
+            ". Images already saved stay as they are.",
+        ),
+    )
+
+
+SETTINGS_TITLE = "Your settings"
 
 
 def other_identity(platform: str, chat_user: str) -> str:

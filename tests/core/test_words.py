@@ -56,3 +56,17 @@ def test_a_missing_image_or_link_says_which_command_helps_in_chat_only(chat, ser
     with pytest.raises(NoSuchImage) as raised:
         services.library.get(linked, "nosuchimage")
     assert "`" not in str(raised.value) and "list" not in str(raised.value)
+
+
+def test_settings_show_and_change_where_photos_location_goes(chat, services, linked):
+    shown = chat.core.handle(Actor(ALICE), "settings")
+    assert "removed" in shown.text and "default" in shown.text
+    kept = chat.core.handle(Actor(ALICE), "settings location keep")
+    assert "keep the place" in kept.text and "your choice" in kept.text
+    assert services.accounts.by_email(linked.email).keep_location is True
+    assert "keep the place" in chat.core.handle(Actor(ALICE), "settings").text
+    chat.core.handle(Actor(ALICE), "settings location default")
+    assert services.accounts.by_email(linked.email).keep_location is None
+    wrong = chat.core.handle(Actor(ALICE), "settings location sometimes")
+    assert "settings location keep" in blocks.message(wrong)["text"]
+    assert services.accounts.by_email(linked.email).keep_location is None

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from storage import location
+from storage.accounts import Accounts
 from storage.library import Library, LibraryPolicy
 from storage.model import Owner
 from storage.services import Services
@@ -125,3 +126,27 @@ def test_keep_location_stores_the_bytes_as_sent(catalog_services: Services, alic
     data = photo("JPEG")
     image = upload(keeping, alice, data, "where.jpg").image
     assert catalog_services.blobs.read(image.object_name) == data  # type: ignore[attr-defined]
+
+
+def test_each_person_chooses_for_their_own_uploads_over_the_default(
+    catalog_services: Services, accounts: Accounts, alice: Owner, bob: Owner
+) -> None:
+    library = catalog_services.library  # the instance default: remove
+    accounts.set_keep_location(alice, True)
+    alice_now, bob_now = accounts.by_email(alice.email), accounts.by_email(bob.email)
+    assert alice_now is not None and bob_now is not None
+    assert alice_now.keep_location is True and bob_now.keep_location is None
+    kept = upload(library, alice_now, photo("JPEG"), "alice.jpg").image
+    removed = upload(library, bob_now, photo("JPEG"), "bob.jpg").image
+    assert b"GPSLatitude" in catalog_services.blobs.read(kept.object_name)  # type: ignore[attr-defined]
+    assert b"GPSLatitude" not in catalog_services.blobs.read(removed.object_name)  # type: ignore[attr-defined]
+
+    keeping = Library(
+        SqlCatalog(catalog_services.sessions), catalog_services.blobs, LibraryPolicy(keep_location=True)
+    )
+    accounts.set_keep_location(bob, False)  # a default of keep, and a person who says remove
+    bob_now = accounts.by_email(bob.email)
+    assert bob_now is not None
+    stripped = upload(keeping, bob_now, photo("JPEG", xmp=None), "bob2.jpg").image
+    stored = catalog_services.blobs.read(stripped.object_name)  # type: ignore[attr-defined]
+    assert GPS_IFD not in Image.open(io.BytesIO(stored)).getexif()
