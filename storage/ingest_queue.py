@@ -203,89 +203,65 @@ class IngestQueue:
     def renew(self, job: Job, lease: timedelta) -> bool:
         """Extend the lease of a job this worker is running; False when it is no longer ours."""
         now = self._now()
-        with transaction(self._sessions) as session:
-            return bool(
-                session.execute(
-                    update(IngestJobRow).where(_held(job)).values(lease_until=now + lease, updated_at=now)
-                ).rowcount  # type: ignore[attr-defined]
-            )
+        return bool(self._update(_held(job), lease_until=now + lease, updated_at=now))
 
     def finish(
         self, job: Job, *, status: JobStatus, result: str | None = None, image_id: str | None = None
     ) -> None:
-        with transaction(self._sessions) as session:
-            session.execute(
-                update(IngestJobRow)
-                .where(_held(job))
-                .values(
-                    status=status, result=result, image_id=image_id, lease_until=None, updated_at=self._now()
-                )
-            )
+        self._update(
+            _held(job),
+            status=status,
+            result=result,
+            image_id=image_id,
+            lease_until=None,
+            updated_at=self._now(),
+        )
 
     def retry_later(self, job: Job, delay: timedelta, reason: str) -> None:
-        with transaction(self._sessions) as session:
-            session.execute(
-                update(IngestJobRow)
-                .where(_held(job))
-                .values(
-                    status=JobStatus.QUEUED,
-                    lease_until=self._now() + delay,
-                    result=reason,
-                    updated_at=self._now(),
-                )
-            )
+        now = self._now()
+        self._update(
+            _held(job), status=JobStatus.QUEUED, lease_until=now + delay, result=reason, updated_at=now
+        )
 
     def park_until_linked(self, job: Job) -> None:
-        with transaction(self._sessions) as session:
-            session.execute(
-                update(IngestJobRow)
-                .where(_held(job))
-                .values(
-                    status=JobStatus.WAITING_LINK,
-                    waited_for_link=True,
-                    lease_until=None,
-                    updated_at=self._now(),
-                )
-            )
+        self._update(
+            _held(job),
+            status=JobStatus.WAITING_LINK,
+            waited_for_link=True,
+            lease_until=None,
+            updated_at=self._now(),
+        )
 
     def release(self, identity: Identity) -> int:
         """Requeue the files someone sent in the last hour before linking."""
         now = self._now()
-        with transaction(self._sessions) as session:
-            return int(
-                session.execute(
-                    update(IngestJobRow)
-                    .where(
-                        IngestJobRow.platform == identity.platform,
-                        IngestJobRow.tenant == identity.tenant,
-                        IngestJobRow.chat_user == identity.chat_user,
-                        IngestJobRow.status == JobStatus.WAITING_LINK,
-                        IngestJobRow.created_at > now - LINK_WAIT,
-                    )
-                    .values(
-                        status=JobStatus.QUEUED,
-                        replied_at=None,
-                        reply_claimed_until=None,
-                        lease_until=None,
-                        updated_at=now,
-                    )
-                ).rowcount  # type: ignore[attr-defined]
-            )
+        return self._update(
+            IngestJobRow.platform == identity.platform,
+            IngestJobRow.tenant == identity.tenant,
+            IngestJobRow.chat_user == identity.chat_user,
+            IngestJobRow.status == JobStatus.WAITING_LINK,
+            IngestJobRow.created_at > now - LINK_WAIT,
+            status=JobStatus.QUEUED,
+            replied_at=None,
+            reply_claimed_until=None,
+            lease_until=None,
+            updated_at=now,
+        )
 
     def expire_waiting(self) -> int:
         """Give up on files whose sender did not link within the hour."""
-        now = self._now()
+        return self._update(
+            IngestJobRow.status == JobStatus.WAITING_LINK,
+            IngestJobRow.created_at <= self._now() - LINK_WAIT,
+            status=JobStatus.EXPIRED,
+            result=None,
+        )
+
+    def _update(self, *where: Any, **values: Any) -> int:
+        """One UPDATE of the jobs matching `where`, in its own transaction; how many it changed."""
         with transaction(self._sessions) as session:
-            return int(
-                session.execute(
-                    update(IngestJobRow)
-                    .where(
-                        IngestJobRow.status == JobStatus.WAITING_LINK,
-                        IngestJobRow.created_at <= now - LINK_WAIT,
-                    )
-                    .values(status=JobStatus.EXPIRED, result=None)
-                ).rowcount  # type: ignore[attr-defined]
-            )
+            changed = session.execute(update(IngestJobRow).where(*where).values(**values))
+            return int(changed.rowcount)  # type: ignore[attr-defined]
 
     def take_finished_batch(self, batch: str, *, claim_for: timedelta) -> ReplyClaim | None:
         """Claim the reply of a batch none of whose jobs is still runnable; None if not ours.
