@@ -6,11 +6,13 @@ picture is exactly the one that was sent. What is removed, by container:
 - JPEG: the EXIF GPS directory (APP1 "Exif"); XMP packets (APP1) that name a location.
 - PNG: the GPS directory of an eXIf chunk; XMP text chunks that name a location.
 - WebP: the GPS directory of the EXIF chunk; an XMP chunk that names a location.
+- HEIC and TIFF: the GPS directory emptied where it stands, and (HEIC) an XMP item that names a
+  location blanked, at the same length, since their offsets must not move (location_inplace.py).
 
 Everything else in EXIF is kept (orientation above all, so pictures stay upright; camera,
-exposure and date), except the embedded EXIF thumbnail, which the rewrite does not carry over.
-HEIC, AVIF, TIFF, GIF and BMP originals are stored as sent (see the README: HEIC/AVIF keep EXIF
-in an item whose offsets the rewrite would have to move).
+exposure and date), except the embedded EXIF thumbnail of JPEG, PNG and WebP, which the rewrite
+does not carry over. AVIF (pillow-heif does not read it here), GIF and BMP originals are stored
+as sent.
 
 The result is a list of pieces: new bytes, or (offset, length) spans of the received file, read
 through `PiecesReader` so the original is never copied whole into memory.
@@ -26,7 +28,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
+import pillow_heif
 from PIL import Image
+
+from . import messages
+from .errors import Rejected
+from .location_inplace import UnreadableGps, emptied, gps_erased, xmp_blanked
 
 Piece = bytes | tuple[int, int]  # new bytes, or (offset, length) of the received file
 
@@ -64,7 +71,7 @@ class Rewrite:
 def without_location(file: IO[bytes], size: int, fmt: str) -> Rewrite | None:
     """The file without its location metadata, or None when it has none (or the format's
     container is not rewritten here)."""
-    strip = {"JPEG": _jpeg, "PNG": _png, "WEBP": _webp}.get(fmt)
+    strip = {"JPEG": _jpeg, "PNG": _png, "WEBP": _webp, "HEIF": _heif, "TIFF": _tiff}.get(fmt)
     if strip is None:
         return None
     pieces = strip(file, size)
@@ -108,6 +115,55 @@ def _read_at(file: IO[bytes], offset: int, length: int) -> bytes:
 
 
 # -- JPEG: segments up to the first scan ----------------------------------------------------
+
+
+# -- HEIF and TIFF: erased in place (storage/location_inplace.py) ---------------------------
+
+
+def _tiff(file: IO[bytes], size: int) -> list[Piece] | None:
+    try:
+        return _spliced(size, gps_erased(lambda at, n: _read_at(file, at, n), 0, size))
+    except UnreadableGps:
+        # The directories are the picture itself here: refuse rather than keep a place.
+        raise Rejected(messages.LOCATION_UNREADABLE) from None
+
+
+def _heif(file: IO[bytes], size: int) -> list[Piece] | None:
+    """The EXIF and XMP items that pillow-heif reads from the container, found where they lie
+    in the file (items are stored as they are read) and erased there."""
+    file.seek(0)
+    try:
+        heif = pillow_heif.open_heif(file)
+        exif, xmp = heif.info.get("exif"), heif.info.get("xmp")
+    except Exception:  # noqa: BLE001 - intake already read this file; no metadata to erase then
+        return None
+    replacements: list[tuple[int, int, bytes]] = []
+    if exif:
+        tiff = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif
+        at = _find(file, size, tiff)
+        if at is not None:
+            read = lambda offset, n: _read_at(file, offset, n)  # noqa: E731
+            try:
+                replacements += gps_erased(read, at, len(tiff))
+            except UnreadableGps:  # EXIF beside the picture: empty it whole
+                replacements.append(emptied(read, at, len(tiff)))
+    if xmp and _names_a_place(xmp):
+        at = _find(file, size, xmp)
+        if at is not None:
+            replacements.append(xmp_blanked(at, xmp))
+    return _spliced(size, sorted(replacements))
+
+
+def _find(file: IO[bytes], size: int, needle: bytes, chunk: int = 1 << 20) -> int | None:
+    """Where `needle` starts in the file, read a chunk at a time (they overlap by its length)."""
+    at = 0
+    while at < size:
+        window = _read_at(file, at, chunk + len(needle))
+        found = window.find(needle)
+        if found >= 0:
+            return at + found
+        at += chunk
+    return None
 
 
 def _spliced(size: int, replacements: list[tuple[int, int, bytes]]) -> list[Piece] | None:

@@ -84,6 +84,9 @@ def too_much_jpeg_work(scans: int, pixels: int) -> str:
     )
 
 
+# A TIFF whose directories cannot be followed to its location metadata (storage/location.py).
+LOCATION_UNREADABLE = "has location metadata CloudBox cannot remove, so it was not stored"
+
 # A second file format riding along with the image (storage/image_bytes.py).
 CARRIES_MARKUP = "contains markup or script as well as image data, which is not allowed"
 CARRIES_FORMAT = "contains another file format as well as image data, which is not allowed"

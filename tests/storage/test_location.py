@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 
+import pillow_heif
 import pytest
 from PIL import Image
 
-from storage import location
+from storage import location, location_inplace
 from storage.accounts import Accounts
+from storage.errors import Rejected
 from storage.library import Library, LibraryPolicy
 from storage.model import Owner
 from storage.services import Services
@@ -150,3 +152,42 @@ def test_each_person_chooses_for_their_own_uploads_over_the_default(
     stripped = upload(keeping, bob_now, photo("JPEG", xmp=None), "bob2.jpg").image
     stored = catalog_services.blobs.read(stripped.object_name)  # type: ignore[attr-defined]
     assert GPS_IFD not in Image.open(io.BytesIO(stored)).getexif()
+
+
+def in_place_photo(fmt: str) -> bytes:
+    """A HEIC or TIFF with GPS (and, for HEIC, a place in XMP): both keep offsets, not bytes."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[GPS_IFD] = {1: "N", 2: (52.0, 22.0, 30.0), 3: "E", 4: (13.0, 24.0, 0.0)}
+    gradient = Image.linear_gradient("L").resize((120, 80)).convert("RGB")
+    out = io.BytesIO()
+    extra = {"xmp": XMP_WITH_PLACE} if fmt == "HEIF" else {}
+    gradient.save(out, fmt, exif=exif.tobytes(), **extra)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "TIFF"])
+def test_heic_and_tiff_lose_their_gps_in_place_and_nothing_moves(fmt: str) -> None:
+    pillow_heif.register_heif_opener()
+    data = in_place_photo(fmt)
+    with Image.open(io.BytesIO(data)) as before:
+        assert before.getexif().get_ifd(GPS_IFD)  # the test photo does carry a place
+    new = stripped(data, fmt)
+    assert len(new) == len(data)  # erased where it stood: every offset still points right
+    with Image.open(io.BytesIO(new)) as after:
+        exif = after.getexif()
+        assert exif.get_ifd(GPS_IFD) == {} and exif[0x010F] == "PhoneMaker"
+        assert b"GPSLatitude" not in new and b"Berlin" not in new
+    assert pixels(new) == pixels(data)
+
+
+def test_a_tiff_whose_gps_directory_cannot_be_followed_is_refused_not_stored_with_its_place() -> None:
+    data = bytearray(in_place_photo("TIFF"))
+    with Image.open(io.BytesIO(bytes(data))) as img:
+        gps_at = img.getexif()[GPS_IFD]
+    data[gps_at : gps_at + 2] = b"\xff\xff"  # a GPS directory of 65535 entries
+    with pytest.raises(Rejected, match="location metadata"):
+        location.without_location(io.BytesIO(bytes(data)), len(data), "TIFF")
+    # EXIF carried beside a picture (HEIF) is emptied whole instead: a valid, empty TIFF.
+    start, end, new = location_inplace.emptied(lambda at, n: bytes(data[at : at + n]), 0, 64)
+    assert (start, end, len(new)) == (0, 64, 64) and Image.Exif().load(new) is None
