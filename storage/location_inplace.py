@@ -62,6 +62,8 @@ def _gps_replacements(read_at: ReadAt, base: int, length: int) -> list[Replaceme
     if len(header) < 8 or header[:2] not in (b"II", b"MM"):
         raise _Malformed("not a TIFF header")
     endian = "<" if header[:2] == b"II" else ">"
+    if struct.unpack(endian + "H", header[2:4])[0] != 42:
+        return []  # BigTIFF (43): 8-byte offsets, not read here; stored as sent, as before
     ifd0 = struct.unpack(endian + "I", header[4:8])[0]
     gps_offset = None
     for tag, _type, _count, value in _entries(read_at, base, length, endian, ifd0):

@@ -191,3 +191,8 @@ def test_a_tiff_whose_gps_directory_cannot_be_followed_is_refused_not_stored_wit
     # EXIF carried beside a picture (HEIF) is emptied whole instead: a valid, empty TIFF.
     start, end, new = location_inplace.emptied(lambda at, n: bytes(data[at : at + n]), 0, 64)
     assert (start, end, len(new)) == (0, 64, 64) and Image.Exif().load(new) is None
+
+
+def test_a_bigtiff_is_left_as_sent_rather_than_misread() -> None:
+    bigtiff = b"II+\x00\x08\x00\x00\x00" + bytes(56)  # 8-byte offsets: not this reader's layout
+    assert location_inplace.gps_erased(lambda at, n: bigtiff[at : at + n], 0, len(bigtiff)) == []
