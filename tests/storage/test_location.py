@@ -194,5 +194,7 @@ def test_a_tiff_whose_gps_directory_cannot_be_followed_is_refused_not_stored_wit
 
 
 def test_a_bigtiff_is_left_as_sent_rather_than_misread() -> None:
-    bigtiff = b"II+\x00\x08\x00\x00\x00" + bytes(56)  # 8-byte offsets: not this reader's layout
+    # Header, then the first directory's 8-byte offset (16): read as a classic TIFF, the bytes at
+    # 8 would be a directory of 16 entries running past the end, and the file refused.
+    bigtiff = b"II+\x00\x08\x00\x00\x00" + (16).to_bytes(8, "little") + bytes(48)
     assert location_inplace.gps_erased(lambda at, n: bigtiff[at : at + n], 0, len(bigtiff)) == []
