@@ -24,10 +24,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, and_, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .accounts import Identity
-from .db import make_session_factory, transaction
+from .db import make_session_factory, transaction, upsert_insert
 from .group_commit import GroupCommit, SharedWriteFailed
 from .models import IngestJobRow, utcnow
 
@@ -159,7 +158,7 @@ class IngestQueue:
     @staticmethod
     @functools.cache
     def _insert_ignoring_repeats(dialect: str) -> Any:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = upsert_insert(dialect)
         return (
             insert(IngestJobRow)
             .on_conflict_do_nothing(index_elements=["platform", "tenant", "source_file_id"])

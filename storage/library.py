@@ -35,6 +35,7 @@ from .model import (
     new_id,
 )
 from .models import utcnow
+from .recent import Renditions
 
 log = logging.getLogger(__name__)
 # Threads that upload originals and scan their bytes while previews are made (two tasks per
@@ -93,6 +94,7 @@ class Library:
         self._puts: ThreadPoolExecutor | None = None
         self._put_pool_lock = threading.Lock()
         self._now = clock
+        self._renditions = Renditions(blobs)  # a gallery view asks the bucket once per rendition
         self._cursors = ListingCursors(self.policy.cursor_secret or secrets.token_urlsafe(32))
 
     # -- upload ---------------------------------------------------------------------------
@@ -328,7 +330,7 @@ class Library:
         (and it was made: images stored before it existed get one from `check-consistency
         --repair`), else the original."""
         name = image.display_object_name
-        if name is not None and self._blobs.exists(name):
+        if name is not None and self._renditions.present(name):
             return self._blobs.signed_url(name, self.policy.signed_url_ttl, content_type="image/jpeg")
         return self.original_url(image)
 

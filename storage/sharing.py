@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -22,6 +20,7 @@ from .group_commit import GroupCommit
 from .library import LibraryPolicy, find_image
 from .model import Owner, Share, hash_token, new_id
 from .models import utcnow
+from .recent import Recent, Renditions
 
 _SHARE_TOKEN_RE = re.compile(r"(?:/s/)?([A-Za-z0-9_-]{32})/?$")
 
@@ -44,8 +43,9 @@ class Shares:
         # Visits at the same moment count their views in one transaction, and each visit's
         # redirect waits for its own view to be committed: nothing is lost, nothing counted twice.
         self._views: GroupCommit[str, None] = GroupCommit(self._catalog.count_views)
-        self._urls = _RecentUrls()
-        self._displays = _KnownObjects()
+        # By (object, content type): a signed URL made lately, and when it expires.
+        self._urls: Recent[tuple[str, str], tuple[str, datetime]] = Recent()
+        self._renditions = Renditions(blobs)
 
     def share(self, owner: Owner, ref: str, *, ttl: timedelta | None = None, created_by: str = "") -> Share:
         """A new expiring link to one image. Its URL is only returned here."""
@@ -139,71 +139,17 @@ class Shares:
         ttl = min(self.policy.signed_url_ttl, share.expires_at - now)
         image = share.image
         display = image.display_object_name
-        if display is not None and self._has(display):
+        if display is not None and self._renditions.present(display):
             # A shared HEIC or TIFF opens as a picture in any browser.
             return self._url(display, "image/jpeg", ttl, now)
         return self._url(image.object_name, image.content_type, ttl, now)
 
-    def _has(self, object_name: str) -> bool:
-        """Whether the bucket holds `object_name`; a rendition, once made, stays until its
-        image is deleted (and then the share no longer opens), so a yes is remembered."""
-        if self._displays.known(object_name):
-            return True
-        present = self._blobs.exists(object_name)
-        if present:
-            self._displays.add(object_name)
-        return present
-
     def _url(self, object_name: str, content_type: str, ttl: timedelta, now: datetime) -> str:
         """A signed URL for this visit: a recent one for the same object while it has at least
         half of `ttl` left and does not outlive `ttl` (signing costs an RSA signature)."""
-        recent = self._urls.get((object_name, content_type), earliest=now + ttl / 2, latest=now + ttl)
-        if recent is not None:
-            return recent
+        recent = self._urls.get((object_name, content_type))
+        if recent is not None and now + ttl / 2 <= recent[1] <= now + ttl:
+            return recent[0]
         url = self._blobs.signed_url(object_name, ttl, content_type=content_type)
-        self._urls.put((object_name, content_type), url, expires=now + ttl)
+        self._urls.put((object_name, content_type), (url, now + ttl))
         return url
-
-
-class _RecentUrls:
-    """The signed URLs handed out lately, by (object, content type), with when each expires."""
-
-    def __init__(self, size: int = 4096):
-        self._size = size
-        self._urls: OrderedDict[tuple[str, str], tuple[str, datetime]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str], *, earliest: datetime, latest: datetime) -> str | None:
-        """A URL for `key` expiring between `earliest` and `latest`, if one was made."""
-        with self._lock:
-            found = self._urls.get(key)
-        if found is None:
-            return None
-        url, expires = found
-        return url if earliest <= expires <= latest else None
-
-    def put(self, key: tuple[str, str], url: str, *, expires: datetime) -> None:
-        with self._lock:
-            self._urls[key] = (url, expires)
-            self._urls.move_to_end(key)
-            while len(self._urls) > self._size:
-                self._urls.popitem(last=False)
-
-
-class _KnownObjects:
-    """Object names seen in the bucket lately (bounded: the oldest are forgotten first)."""
-
-    def __init__(self, size: int = 4096):
-        self._size = size
-        self._names: OrderedDict[str, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def known(self, name: str) -> bool:
-        with self._lock:
-            return name in self._names
-
-    def add(self, name: str) -> None:
-        with self._lock:
-            self._names[name] = None
-            while len(self._names) > self._size:
-                self._names.popitem(last=False)

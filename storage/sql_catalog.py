@@ -13,13 +13,12 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .audit import AuditLog
 from .catalog import COUNT_CAP, Leftover, NewImage, NewShare, Position
-from .db import transaction
+from .db import transaction, upsert_insert
 from .model import Image, ImageStatus, Share, Source
 from .models import ImageRow, LibraryCountRow, ShareRow, utcnow
 
@@ -28,7 +27,7 @@ _IN_FLIGHT = (ImageStatus.STORING, ImageStatus.DELETING)
 
 def count_change(session: Session, owner_id: int, images: int, nbytes: int) -> None:
     """Add to an owner's counts in the caller's transaction (the row is made on first use)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = upsert_insert(session.get_bind().dialect.name)
     session.execute(
         insert(LibraryCountRow)
         .values(owner_id=owner_id, images=images, bytes=nbytes)
