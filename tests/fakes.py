@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import IO, BinaryIO
 from urllib.parse import quote, urlencode
 
@@ -296,3 +296,20 @@ def _read_exactly(stream: IO[bytes], size: int) -> bytes:
         parts.append(block)
         left -= len(block)
     return b"".join(parts)
+
+
+def an_image(name: str = "cat.png", *, source_platform: str = "slack") -> Image:
+    """A catalogued image as the renderers see it (no bytes behind it)."""
+    return Image(
+        id="k3m9x2abcd",
+        name=name,
+        content_type="image/png",
+        size=2048,
+        width=64,
+        height=48,
+        sha256="0" * 64,
+        created_at=datetime(2026, 11, 26, tzinfo=UTC),
+        source_platform=source_platform,
+        object_name="users/1/k3m9x2abcd.png",
+        preview_object_name="users/1/k3m9x2abcd.preview.jpg",
+    )

@@ -4,8 +4,6 @@ Pure renderers, no stand-ins: other people's words inside emphasis or code are e
 each surface needs, and the rendered messages still pass the platforms' own models.
 """
 
-from datetime import UTC, datetime
-
 from bot.core import messages
 from bot.core.commands import Actor, ListImages, parse
 from bot.core.replies import Button, ImageItem, Reply
@@ -15,24 +13,13 @@ from bot.slack import blocks
 from storage.accounts import Identity
 from storage.library import Image
 from tests.core.test_platform_models import assert_chat_accepts, assert_slack_accepts
+from tests.fakes import an_image
 
 HOSTILE = "<!channel> & <https://evil.example|click>"
 
 
 def _image(name: str = HOSTILE) -> Image:
-    return Image(
-        id="k3m9x2abcd",
-        name=name,
-        content_type="image/png",
-        size=2048,
-        width=64,
-        height=48,
-        sha256="0" * 64,
-        created_at=datetime(2026, 11, 26, tzinfo=UTC),
-        source_platform="slack",
-        object_name="users/1/k3m9x2abcd.png",
-        preview_object_name="users/1/k3m9x2abcd.preview.jpg",
-    )
+    return an_image(name)
 
 
 def test_slack_escapes_other_peoples_text_inside_emphasis_and_code() -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from bot.core.replies import Button, Confirm, ImageItem, Reply
 from bot.gchat import cards
 from bot.gchat.events import BadEvent, parse_event
 from storage.model import Image
+from tests.fakes import an_image
 
 from . import events as ev
 
@@ -65,19 +64,7 @@ def test_bodies_that_are_not_chat_events_are_refused(body: object) -> None:
 
 
 def _image() -> Image:
-    return Image(
-        id="k3m9x2abcd",
-        name="<b>cat</b>.png",
-        content_type="image/png",
-        size=2048,
-        width=64,
-        height=48,
-        sha256="0" * 64,
-        created_at=datetime(2026, 11, 26, tzinfo=UTC),
-        source_platform="gchat",
-        object_name="users/1/k3m9x2abcd.png",
-        preview_object_name="users/1/k3m9x2abcd.preview.jpg",
-    )
+    return an_image("<b>cat</b>.png", source_platform="gchat")
 
 
 def test_a_reply_with_images_renders_previews_and_command_buttons() -> None:
