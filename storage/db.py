@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,9 +37,37 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(
-        url, hide_parameters=True, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
-    )
+    engine = create_engine(url, hide_parameters=True, pool_size=pool_size, max_overflow=pool_size)
+    _ping_connections_left_idle(engine)
+    return engine
+
+
+# A connection back in use within this many seconds is not pinged first. Under load a
+# connection is reused within milliseconds, and `pool_pre_ping`'s round trip on every checkout
+# was a sixth of a share-link visit; one left idle longer may have been cut by the server, a
+# proxy or a failover, and is still tested before anyone uses it.
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def _ping_connections_left_idle(engine: Engine) -> None:
+    """SQLAlchemy's pessimistic disconnect handling, for connections that sat idle."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            # The pool discards this connection and checks out another (a new one if need be).
+            raise exc.DisconnectionError("the connection was closed while idle")
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
