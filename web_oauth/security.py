@@ -30,6 +30,7 @@ from storage.errors import (
 from storage.services import Services
 
 from . import messages as m
+from . import rate_counts
 from .oidc import OidcError
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,9 @@ def init_app(app: Flask, services: Services) -> None:
 
 
 def limiter(app: Flask, services: Services) -> Limiter:
-    """The app's rate limiter, counting in RATE_LIMIT_STORAGE (shared by every process) or memory."""
-    storage_uri = services.settings.rate_limit_storage or "memory://"
+    """The app's rate limiter, counting in RATE_LIMIT_STORAGE (shared by every process) or in
+    this process's memory (`rate_counts`, registered with limits by its import)."""
+    storage_uri = services.settings.rate_limit_storage or f"{rate_counts.SCHEME}://"
     return Limiter(rate_limit_key, app=app, storage_uri=storage_uri, key_prefix="cloudbox")
 
 
