@@ -6,6 +6,7 @@ image query is scoped to an owner, so another person's id looks like one that do
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -120,8 +121,8 @@ class Catalog(Protocol):
         """The share with this token, if its image is ready (revoked or expired alike)."""
         ...
 
-    def count_views(self, share_ids: list[str]) -> None:
-        """One view for each entry (an id may repeat), all in one transaction."""
+    def count_views(self, views: Mapping[str, int]) -> None:
+        """Add these views to these shares (by id), all in one transaction."""
         ...
 
     # -- audit ----------------------------------------------------------------------------

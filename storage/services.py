@@ -89,6 +89,7 @@ class Services:
         if self._closed:
             return
         self._closed = True
+        self.shares.close()  # its last views, while the engine still answers
         self.engine.dispose()
         if self.embedded is not None:
             self.embedded.stop()

@@ -16,11 +16,11 @@ from . import messages
 from .blobstore import BlobStore
 from .catalog import Catalog, NewShare
 from .errors import Expired, NoActiveLinks, NoSuchLink, NotFound, Rejected, Revoked
-from .group_commit import GroupCommit
 from .library import LibraryPolicy, find_image
 from .model import Owner, Share, hash_token, new_id
 from .models import utcnow
 from .recent import Recent, Renditions
+from .write_behind import WriteBehind
 
 _SHARE_TOKEN_RE = re.compile(r"(?:/s/)?([A-Za-z0-9_-]{32})/?$")
 
@@ -40,9 +40,9 @@ class Shares:
         self._blobs = blobs
         self.policy = policy or LibraryPolicy()
         self._now = clock
-        # Visits at the same moment count their views in one transaction, and each visit's
-        # redirect waits for its own view to be committed: nothing is lost, nothing counted twice.
-        self._views: GroupCommit[str, None] = GroupCommit(self._catalog.count_views)
+        # Views are counted behind the visit: the redirect does not wait for a commit, and the
+        # views of many visits (of one link or many) go to the database in one transaction.
+        self._views: WriteBehind[str] = WriteBehind(self._catalog.count_views, name="cloudbox-share-views")
         # By (object, content type): a signed URL made lately, and when it expires.
         self._urls: Recent[tuple[str, str], tuple[str, datetime]] = Recent()
         self._renditions = Renditions(blobs)
@@ -130,9 +130,17 @@ class Shares:
         if share.expires_at - now < timedelta(seconds=1):
             raise Expired(messages.LINK_EXPIRED)
         if count_view:
-            self._views.submit([share.id])
+            self._views.add(share.id)
             share = replace(share, views=share.views + 1)
         return share, self._signed_url(share, now)
+
+    def flush_views(self, timeout: float = 10.0) -> bool:
+        """Wait until every view counted so far is in the catalog (False on timeout)."""
+        return self._views.flush(timeout)
+
+    def close(self) -> None:
+        """Write the views not yet written (at shutdown)."""
+        self._views.close()
 
     def _signed_url(self, share: Share, now: datetime) -> str:
         # The signed URL never outlives the share itself.

@@ -168,11 +168,11 @@ class FakeCatalog:
                 return self._share(s)
         return None
 
-    def count_views(self, share_ids: list[str]) -> None:
+    def count_views(self, views: Mapping[str, int]) -> None:
         with self._lock:
-            for share_id in share_ids:
+            for share_id, more in views.items():
                 if share_id in self.shares:
-                    self.shares[share_id].views += 1
+                    self.shares[share_id].views += more
 
     # -- audit ----------------------------------------------------------------------------
 

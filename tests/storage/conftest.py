@@ -86,8 +86,10 @@ def library(catalog_services: Services, clock: Clock) -> Library:
 
 
 @pytest.fixture
-def shares(library: Library, catalog_services: Services, clock: Clock) -> Shares:
-    return Shares(library.catalog, catalog_services.blobs, library.policy, clock=clock)
+def shares(library: Library, catalog_services: Services, clock: Clock) -> Iterator[Shares]:
+    built = Shares(library.catalog, catalog_services.blobs, library.policy, clock=clock)
+    yield built
+    built.close()  # its views are written before the catalog goes
 
 
 @pytest.fixture

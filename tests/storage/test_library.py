@@ -339,6 +339,7 @@ def test_share_link_opens_to_a_verified_signed_url_and_counts_views(
     assert int(query["X-Goog-Expires"]) <= 300
     assert requests.get(url, timeout=5).content == data
     shares.open_share(token_of(share.url))
+    assert shares.flush_views()
     [listed] = shares.links(alice)
     assert (listed.id, listed.views, listed.created_by) == (share.id, 2, "slack:U1")
     assert listed.url is None  # the token is kept only as a hash

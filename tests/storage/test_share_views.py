@@ -48,6 +48,7 @@ def test_sixteen_concurrent_visitors_of_one_link_are_each_counted_once(
 
     with ThreadPoolExecutor(VISITORS) as pool:
         list(pool.map(visitor, range(VISITORS)))
+    assert shares.flush_views()
     (listed,) = shares.links(alice)
     assert listed.views == VISITORS * VISITS_EACH
 
@@ -85,6 +86,7 @@ def test_a_signed_url_is_reused_within_its_life_and_never_outlives_the_link(
     clock.advance(timedelta(hours=1) - shares.policy.signed_url_ttl * 0.6 - timedelta(minutes=2))
     _, last = shares.open_share(token)  # two minutes of the link left: a URL for two minutes
     assert signer.signed == 3 and expires_in(last) == 120
+    shares.close()
 
 
 def test_a_revoked_link_is_refused_on_the_next_visit_even_with_a_signature_at_hand(
