@@ -50,12 +50,16 @@ class WriteBehind(Generic[Key]):
     def add(self, key: Key) -> None:
         with self._changed:
             if not self._closing:
+                first = not self._tally
                 self._tally[key] += 1
                 self._added += 1
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                     self._thread.start()
-                self._changed.notify_all()
+                elif first:
+                    # The writer waits for a tally only when it has none; waking it costs, and
+                    # on a busy link every add would otherwise pay it.
+                    self._changed.notify_all()
                 return
         self._write(Counter({key: 1}))  # after close(): nobody is left to write it later
 
