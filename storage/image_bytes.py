@@ -21,7 +21,8 @@ from . import messages
 # signs that only work at the start of a document (a doctype, a stylesheet instruction) are
 # looked for at the ends only, and those that need a document around them (an iframe, a
 # javascript: URL) are covered by the document's own tags.
-_ANYWHERE = (b"<script", b"%pdf-1.", b"%pdf-2.")
+_ANYWHERE = (b"<script",)
+_PDF = b"%pdf-"  # anywhere, when a version follows: "%pdf-1." or "%pdf-2."
 # Shorter prefixes count anywhere only with what must follow them in a real document.
 _DELIMITERS = frozenset(b" \t\r\n\f>/")
 _CONTEXT = 512
@@ -48,7 +49,8 @@ class ByteScan:
     """Fed every chunk of a file in order; reports what it saw once the file is complete.
 
     `polyglots=False` only counts JPEG scans (0.9 ms per MB): what must be known before the
-    decode. The search for a second format (about 5 ms per MB) can then run beside the decode.
+    decode. The search for a second format (about 5 ms per MB) can then run beside the decode;
+    it does not count scans again.
     """
 
     def __init__(self, *, polyglots: bool = True) -> None:
@@ -65,10 +67,10 @@ class ByteScan:
     def feed(self, chunk: bytes) -> None:
         if len(self._head) < ENDS:
             self._head += chunk[: ENDS - len(self._head)]
-        # Counting in the window would count a marker twice when it lies in the carried bytes.
-        if self._head.startswith(b"\xff\xd8"):  # counted for JPEG only: 0.9 ms per MB
-            self.jpeg_scans += (self._carry[-1:] + chunk).count(_JPEG_SCAN)
         if not self._polyglots:
+            # Counting in the window would count a marker twice when it lies in the carried bytes.
+            if self._head.startswith(b"\xff\xd8"):  # counted for JPEG only: 0.9 ms per MB
+                self.jpeg_scans += (self._carry[-1:] + chunk).count(_JPEG_SCAN)
             self.size += len(chunk)
             self._carry = chunk[-1:]
             return
@@ -76,7 +78,9 @@ class ByteScan:
         start = self.size - len(self._carry)  # file offset of window[0]
         lowered = window.lower()
         if not self._markup:
-            self._markup = any(marker in lowered for marker in _ANYWHERE) or _prefixed_markup(lowered)
+            self._markup = (
+                any(marker in lowered for marker in _ANYWHERE) or _pdf(lowered) or _prefixed_markup(lowered)
+            )
         for signature, found in ((_ZIP_LOCAL, self._zip_local), (_ZIP_END, self._zip_end)):
             at = window.find(signature, max(0, len(self._carry) - len(signature) + 1))
             while at != -1 and len(found) <= _MAX_CANDIDATES:
@@ -84,7 +88,8 @@ class ByteScan:
                 at = window.find(signature, at + 1)
         self.size += len(chunk)
         self._carry = window[-_OVERLAP:]
-        self._tail = (self._tail + chunk)[-ENDS:]
+        # Joined only when needed: copying every chunk into the tail was a pass of its own.
+        self._tail = chunk[-ENDS:] if len(chunk) >= ENDS else (self._tail + chunk)[-ENDS:]
 
     def second_format(self, file: IO[bytes]) -> str | None:
         """Why the file is a polyglot, or None. `file` holds the bytes fed, for ZIP records."""
@@ -104,6 +109,15 @@ class ByteScan:
         ):
             return messages.CARRIES_ARCHIVE
         return None
+
+
+def _pdf(lowered: bytes) -> bool:
+    at = lowered.find(_PDF)
+    while at != -1:
+        if lowered[at + len(_PDF) : at + len(_PDF) + 2] in (b"1.", b"2."):
+            return True
+        at = lowered.find(_PDF, at + 1)
+    return False
 
 
 def _prefixed_markup(lowered: bytes) -> bool:

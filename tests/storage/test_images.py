@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import io
+import random
 import unicodedata
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from storage import images
+from storage import decoders, image_bytes, images, messages
 from storage.errors import Rejected
 from tests.standins import images as samples
 
@@ -213,3 +215,36 @@ def test_display_name_never_contains_control_or_direction_characters() -> None:
     name = images.display_name(hostile, "png")
     assert name == "name.png"
     assert not any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name)
+
+
+class CountingReads(io.BufferedRandom):
+    """A file on disk that counts the reads made through Python."""
+
+    reads = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads += 1
+        return super().read(size)
+
+
+def test_libvips_reads_a_spooled_png_by_its_descriptor_not_through_python(tmp_path: Path) -> None:
+    # Python read callbacks take the GIL for every read: beside the put and the polyglot scan
+    # they made a 24 MP PNG decode twice as slow as alone.
+    path = tmp_path / "spool"
+    path.write_bytes(samples.png(7, size=(1200, 800)))
+    with CountingReads(io.FileIO(path, "r+")) as file:
+        renditions = decoders.VipsDecoder(file, "pngload_source", 1).renditions()
+        assert file.reads == 0
+    assert Image.open(io.BytesIO(renditions.preview)).size == (512, 341)
+
+
+def test_a_pdf_header_split_across_the_scan_s_chunks_is_found() -> None:
+    noise = random.Random(5).randbytes(3 * 1024 * 1024)
+    at = 1024 * 1024 - 4  # "%PDF-" ends one chunk, its version starts the next
+    data = noise[:at] + b"%PDF-1.7\n" + noise[at:]
+    assert scan(data) == messages.CARRIES_MARKUP
+    assert scan(noise[:at] + b"%PDF-x" + noise[at:]) is None  # a version must follow, past the ends
+
+
+def scan(data: bytes) -> str | None:
+    return image_bytes.second_format(lambda offset, n: data[offset : offset + n], len(data))
