@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from PIL import Image
 
+from .decoders import DECODE_FEED
+
 MIB = 1024 * 1024
 _FIXED = 16 * MIB  # decoder state, the preview and its JPEG encoder
 _DISPLAY = 2048 * 2048 * 4 * 3  # the display rendition (HEIC, TIFF): resized, flattened, encoded
@@ -36,7 +38,8 @@ def _jpeg(img: Image.Image, width: int, height: int) -> int:
     full = (width, height)
     img.draft("RGB", (512, 512))  # what the decoder will really produce: 1/2, 1/4 or 1/8 scale
     scaled_w, scaled_h = img.size
-    cost = _FIXED + scaled_w * scaled_h * 4 * 2
+    # Plus the compressed bytes in hand: a feed and its join with what the decoder left over.
+    cost = _FIXED + scaled_w * scaled_h * 4 * 2 + 2 * DECODE_FEED
     if img.info.get("progressive") or img.info.get("progression"):
         # Progressive (and multi-scan) JPEG keeps every DCT coefficient of the full-size image
         # between scans, whatever the output scale: 2 bytes each, per component's sampling.
