@@ -12,6 +12,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
@@ -35,7 +36,7 @@ from .model import (
     new_id,
 )
 from .models import utcnow
-from .recent import Renditions
+from .recent import Renditions, SignedUrls
 
 log = logging.getLogger(__name__)
 # Threads that upload originals and scan their bytes while previews are made (two tasks per
@@ -95,6 +96,7 @@ class Library:
         self._put_pool_lock = threading.Lock()
         self._now = clock
         self._renditions = Renditions(blobs)  # a gallery view asks the bucket once per rendition
+        self._urls = SignedUrls(blobs, clock)  # and signs a page's previews once per half-life
         self._cursors = ListingCursors(self.policy.cursor_secret or secrets.token_urlsafe(32))
 
     # -- upload ---------------------------------------------------------------------------
@@ -151,7 +153,11 @@ class Library:
     ) -> location.Rewrite:
         """What goes to the bucket: the bytes as sent, less location metadata unless kept."""
         if not self.keeps_location(owner):
-            rewrite = location.without_location(received.file, received.size, info.format)
+            # libheif reads a whole HEIC into memory to find its metadata items: that is held
+            # from the decode budget like a decode, so concurrent HEICs cannot exceed it.
+            held = received.size if info.format == "HEIF" else 0
+            with self.decode_budget.reserve(held) if held else nullcontext():
+                rewrite = location.without_location(received.file, received.size, info.format)
             if rewrite is not None:
                 return rewrite
         return location.Rewrite([(0, received.size)])
@@ -323,7 +329,7 @@ class Library:
         return find_image(self.catalog, owner, ref)
 
     def preview_url(self, image: Image) -> str:
-        return self._blobs.signed_url(image.preview_object_name, self.policy.signed_url_ttl)
+        return self._urls.url(image.preview_object_name, self.policy.signed_url_ttl)
 
     def display_url(self, image: Image) -> str:
         """What a browser is shown: the display rendition where the original is HEIC or TIFF
@@ -331,11 +337,11 @@ class Library:
         --repair`), else the original."""
         name = image.display_object_name
         if name is not None and self._renditions.present(name):
-            return self._blobs.signed_url(name, self.policy.signed_url_ttl, content_type="image/jpeg")
+            return self._urls.url(name, self.policy.signed_url_ttl, content_type="image/jpeg")
         return self.original_url(image)
 
     def original_url(self, image: Image, *, download: bool = False) -> str:
-        return self._blobs.signed_url(
+        return self._urls.url(
             image.object_name,
             self.policy.signed_url_ttl,
             download_name=image.name if download else None,

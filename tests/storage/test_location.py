@@ -200,3 +200,23 @@ def test_a_bigtiff_is_left_as_sent_rather_than_misread() -> None:
     # 8 would be a directory of 16 entries running past the end, and the file refused.
     bigtiff = b"II+\x00\x08\x00\x00\x00" + (16).to_bytes(8, "little") + bytes(48)
     assert location_inplace.gps_erased(lambda at, n: bigtiff[at : at + n], 0, len(bigtiff)) == []
+
+
+def test_erasing_a_heic_s_location_holds_the_file_s_size_of_the_decode_budget(
+    library: Library, alice: Owner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # libheif reads the whole file to find its metadata: concurrent HEICs must not hold more
+    # than the budget between them.
+    held: dict[str, int] = {}
+    erase = location.without_location
+
+    def watched(file: io.BytesIO, size: int, fmt: str) -> location.Rewrite | None:
+        held[fmt] = library.decode_budget.in_use
+        return erase(file, size, fmt)
+
+    monkeypatch.setattr(location, "without_location", watched)
+    pillow_heif.register_heif_opener()
+    heic = in_place_photo("HEIF")
+    upload(library, alice, heic, "phone.heic")
+    upload(library, alice, photo("JPEG"), "camera.jpg")
+    assert held == {"HEIF": len(heic), "JPEG": 0}
