@@ -19,7 +19,7 @@ from .errors import Expired, NoActiveLinks, NoSuchLink, NotFound, Rejected, Revo
 from .library import LibraryPolicy, find_image
 from .model import Owner, Share, hash_token, new_id
 from .models import utcnow
-from .recent import Recent, Renditions
+from .recent import Renditions, SignedUrls
 from .write_behind import WriteBehind
 
 _SHARE_TOKEN_RE = re.compile(r"(?:/s/)?([A-Za-z0-9_-]{32})/?$")
@@ -43,8 +43,7 @@ class Shares:
         # Views are counted behind the visit: the redirect does not wait for a commit, and the
         # views of many visits (of one link or many) go to the database in one transaction.
         self._views: WriteBehind[str] = WriteBehind(self._catalog.count_views, name="cloudbox-share-views")
-        # By (object, content type): a signed URL made lately, and when it expires.
-        self._urls: Recent[tuple[str, str], tuple[str, datetime]] = Recent()
+        self._urls = SignedUrls(blobs, clock)
         self._renditions = Renditions(blobs)
 
     def share(self, owner: Owner, ref: str, *, ttl: timedelta | None = None, created_by: str = "") -> Share:
@@ -149,15 +148,6 @@ class Shares:
         display = image.display_object_name
         if display is not None and self._renditions.present(display):
             # A shared HEIC or TIFF opens as a picture in any browser.
-            return self._url(display, "image/jpeg", ttl, now)
-        return self._url(image.object_name, image.content_type, ttl, now)
-
-    def _url(self, object_name: str, content_type: str, ttl: timedelta, now: datetime) -> str:
-        """A signed URL for this visit: a recent one for the same object while it has at least
-        half of `ttl` left and does not outlive `ttl` (signing costs an RSA signature)."""
-        recent = self._urls.get((object_name, content_type))
-        if recent is not None and now + ttl / 2 <= recent[1] <= now + ttl:
-            return recent[0]
-        url = self._blobs.signed_url(object_name, ttl, content_type=content_type)
-        self._urls.put((object_name, content_type), (url, now + ttl))
-        return url
+            return self._urls.url(display, ttl, content_type="image/jpeg")
+        # A signed URL made lately is reused (SignedUrls): the next visitors get it at once.
+        return self._urls.url(image.object_name, ttl, content_type=image.content_type)

@@ -98,3 +98,18 @@ def test_a_revoked_link_is_refused_on_the_next_visit_even_with_a_signature_at_ha
     shares.revoke(alice, share.id)
     with pytest.raises(Revoked):
         shares.open_share(token_of(share.url))
+
+
+def test_a_gallery_page_signs_its_previews_once_per_half_life(
+    library: Library, catalog_services: Services, clock: Clock, alice: Owner
+) -> None:
+    signer = CountingSigner(catalog_services.blobs)
+    pages = Library(library.catalog, signer, library.policy, clock=clock)  # type: ignore[arg-type]
+    shown = [pages.upload(alice, io.BytesIO(images.png(50 + n)), filename=f"{n}.png").image for n in range(3)]
+    first = [pages.preview_url(image) for image in shown]
+    again = [pages.preview_url(image) for image in shown]
+    assert again == first and signer.signed == 3  # the browser's cached previews stay valid
+    assert len(set(first)) == 3  # one URL per object, never another's
+    clock.advance(pages.policy.signed_url_ttl * 0.6)
+    later = [pages.preview_url(image) for image in shown]
+    assert signer.signed == 6 and all(expires_in(url) == 300 for url in later)
