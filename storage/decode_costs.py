@@ -20,13 +20,13 @@ _VIPS_ROWS = 1100  # rows a sequential shrink holds at once, by measurement
 _HEIF_BYTES_PER_PIXEL = 10  # libheif planes plus Pillow RGB(A) copy: 12 MP measured +126 MiB
 
 
-def estimate(img: Image.Image, engine: str, frames: list[tuple[int, int]]) -> int:
+def estimate(img: Image.Image, engine: str, frames: list[tuple[int, int]], file_size: int) -> int:
     if engine == "vips":
         pages = max(_vips_page(img, index, size) for index, size in enumerate(frames))
         return pages + (_DISPLAY if img.format == "TIFF" else 0)
     width, height = max(frames, key=lambda size: size[0] * size[1])
     if img.format == "JPEG":
-        return _jpeg(img, width, height)
+        return _jpeg(img, width, height, file_size)
     if img.format in ("HEIF", "AVIF"):
         return _FIXED + width * height * _HEIF_BYTES_PER_PIXEL + (_DISPLAY if img.format == "HEIF" else 0)
     # Pillow holds 4 bytes a pixel for all but greyscale and palette frames; later frames of
@@ -34,12 +34,12 @@ def estimate(img: Image.Image, engine: str, frames: list[tuple[int, int]]) -> in
     return _FIXED + width * height * 4 * 2
 
 
-def _jpeg(img: Image.Image, width: int, height: int) -> int:
+def _jpeg(img: Image.Image, width: int, height: int, file_size: int) -> int:
     full = (width, height)
     img.draft("RGB", (512, 512))  # what the decoder will really produce: 1/2, 1/4 or 1/8 scale
     scaled_w, scaled_h = img.size
     # Plus the compressed bytes in hand: a feed and its join with what the decoder left over.
-    cost = _FIXED + scaled_w * scaled_h * 4 * 2 + 2 * DECODE_FEED
+    cost = _FIXED + scaled_w * scaled_h * 4 * 2 + 2 * min(DECODE_FEED, file_size)
     if img.info.get("progressive") or img.info.get("progression"):
         # Progressive (and multi-scan) JPEG keeps every DCT coefficient of the full-size image
         # between scans, whatever the output scale: 2 bytes each, per component's sampling.

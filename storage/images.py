@@ -135,7 +135,7 @@ def examine(received: Received, *, max_pixels: int) -> Examined:
             if fmt == "JPEG":
                 _check_jpeg_work(received.scan.jpeg_scans, largest)
             engine = "vips" if fmt == "TIFF" or (fmt == "PNG" and len(frames) == 1) else "pillow"
-            memory = decode_costs.estimate(img, engine, frames)
+            memory = decode_costs.estimate(img, engine, frames, received.size)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, UserWarning) as exc:
         raise Rejected(messages.DAMAGED) from exc
     finally:
