@@ -4,7 +4,8 @@ For counts nobody reads on the request's path (a share link's views): the visito
 longer waits for a commit, and a busy link costs the database one UPDATE per batch, not one per
 visit. Each count is written once (the tally is taken out before its write, and put back only if
 the write fails), and `close()` writes what is left. What a hard crash can lose is the tally of
-the last `interval` at most.
+the last `interval` at most; a write whose commit reached the database but whose answer was lost
+(the connection dropped at that moment) is retried and counted twice.
 """
 
 from __future__ import annotations
