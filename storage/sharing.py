@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from prometheus_client import Gauge
+
 from . import messages
 from .blobstore import BlobStore
 from .catalog import Catalog, NewShare
@@ -22,6 +24,11 @@ from .models import utcnow
 from .recent import Renditions, SignedUrls
 from .write_behind import WriteBehind
 
+UNWRITTEN_VIEWS = Gauge(
+    "cloudbox_share_views_unwritten",
+    "Share link views counted but not yet written to the catalog.",
+    multiprocess_mode="livesum",
+)
 _SHARE_TOKEN_RE = re.compile(r"(?:/s/)?([A-Za-z0-9_-]{32})/?$")
 
 
@@ -42,7 +49,9 @@ class Shares:
         self._now = clock
         # Views are counted behind the visit: the redirect does not wait for a commit, and the
         # views of many visits (of one link or many) go to the database in one transaction.
-        self._views: WriteBehind[str] = WriteBehind(self._catalog.count_views, name="cloudbox-share-views")
+        self._views: WriteBehind[str] = WriteBehind(
+            self._catalog.count_views, name="cloudbox-share-views", unwritten=UNWRITTEN_VIEWS
+        )
         self._urls = SignedUrls(blobs, clock)
         self._renditions = Renditions(blobs)
 

@@ -14,11 +14,19 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
 Key = TypeVar("Key", bound=Hashable)
+
+
+class Level(Protocol):
+    """Where the number of counts not yet written is shown (a Prometheus gauge)."""
+
+    def inc(self, amount: float = 1) -> None: ...
+
+    def dec(self, amount: float = 1) -> None: ...
 
 
 class WriteBehind(Generic[Key]):
@@ -35,8 +43,10 @@ class WriteBehind(Generic[Key]):
         name: str,
         interval: float = 0.1,
         retry_after: float = 1.0,
+        unwritten: Level | None = None,
     ):
         self._write = write
+        self._unwritten = unwritten
         self._name = name
         self._interval = interval
         self._retry_after = retry_after
@@ -54,6 +64,8 @@ class WriteBehind(Generic[Key]):
                 first = not self._tally
                 self._tally[key] += 1
                 self._added += 1
+                if self._unwritten is not None:
+                    self._unwritten.inc()
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                     self._thread.start()
@@ -108,6 +120,8 @@ class WriteBehind(Generic[Key]):
                 continue
             with self._changed:
                 self._written += tally.total()
+                if self._unwritten is not None:
+                    self._unwritten.dec(tally.total())
                 self._changed.notify_all()
                 # Let the next batch gather: a busy link costs one UPDATE per interval.
                 self._changed.wait_for(lambda: self._closing or self._hurry, self._interval)

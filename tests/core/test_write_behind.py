@@ -53,17 +53,29 @@ def test_concurrent_adds_are_each_written_once() -> None:
     views.close()
 
 
+class Level:
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def inc(self, amount: float = 1) -> None:
+        self.value += amount
+
+    def dec(self, amount: float = 1) -> None:
+        self.value -= amount
+
+
 def test_adds_during_a_write_go_together_in_the_next_one() -> None:
     ledger = Ledger(hold_first=True)
-    views = WriteBehind(ledger.write, name="test-views", interval=0.001)
+    unwritten = Level()
+    views = WriteBehind(ledger.write, name="test-views", interval=0.001, unwritten=unwritten)
     views.add("a")
     assert ledger.entered.wait(WAIT)  # the first write has begun, and is held
     for _ in range(99):
         views.add("a")  # returns at once: nobody waits for the database
-    assert views.pending() == 100
+    assert views.pending() == 100 and unwritten.value == 100  # what an operator sees
     ledger.release.set()
     assert views.flush(WAIT)
-    assert ledger.writes == [Counter(a=1), Counter(a=99)]
+    assert ledger.writes == [Counter(a=1), Counter(a=99)] and unwritten.value == 0
 
 
 def test_a_failed_write_is_tried_again_with_its_counts_and_nothing_is_counted_twice() -> None:
