@@ -115,9 +115,10 @@ class ProcessCounters(Storage):
                     del self._windows[key]
 
     def _drop_soonest_to_end(self) -> None:
-        soonest = min(
-            (order for order in self._by_end.values() if order),
-            key=lambda order: self._windows[next(iter(order))].ends_at,
-        )
+        def first_end(order: OrderedDict[str, None]) -> float:
+            window = self._windows.get(next(iter(order)))
+            return window.ends_at if window is not None else 0.0  # already gone: first to drop
+
+        soonest = min((order for order in self._by_end.values() if order), key=first_end)
         key, _ = soonest.popitem(last=False)
-        del self._windows[key]
+        self._windows.pop(key, None)
