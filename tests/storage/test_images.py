@@ -231,10 +231,15 @@ def test_libvips_reads_a_spooled_png_by_its_descriptor_not_through_python(tmp_pa
     # Python read callbacks take the GIL for every read: beside the put and the polyglot scan
     # they made a 24 MP PNG decode twice as slow as alone.
     path = tmp_path / "spool"
-    path.write_bytes(samples.png(7, size=(1200, 800)))
+    data = samples.png(7, size=(1200, 800))
+    path.write_bytes(data)
     with CountingReads(io.FileIO(path, "r+")) as file:
+        file.seek(100)
         renditions = decoders.VipsDecoder(file, "pngload_source", 1).renditions()
         assert file.reads == 0
+        file.reads = 0
+        # libvips read a file of its own: where Python's reader stood is where it still stands.
+        assert file.tell() == 0 and file.read(8) == data[:8]
     assert Image.open(io.BytesIO(renditions.preview)).size == (512, 341)
 
 
