@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError
@@ -55,3 +60,37 @@ def test_a_connection_cut_while_idle_is_replaced_before_anyone_uses_it(
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_the_schema_head_named_in_code_is_alembic_s_own() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == db.SCHEMA_HEAD
+
+
+def test_a_catalog_at_the_head_starts_without_importing_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    engine = db.make_engine(url)
+    try:
+        assert db.schema_revision(engine) is None
+        db.upgrade(engine)  # a fresh catalog is migrated (alembic is imported for it)
+        assert db.schema_revision(engine) == db.SCHEMA_HEAD
+    finally:
+        engine.dispose()
+    restart = textwrap.dedent(
+        f"""
+        import sys
+        import web_oauth.app
+        from storage import db
+        engine = db.make_engine({url!r})
+        db.upgrade(engine)
+        print("alembic" in sys.modules)
+        """
+    )
+    started = subprocess.run(
+        [sys.executable, "-c", restart], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert started.stdout.strip() == "False"
