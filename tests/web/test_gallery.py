@@ -214,6 +214,10 @@ def test_share_links_and_sign_in_are_rate_limited(make_web, forged: ForgedProvid
     assert [app.test_client().get("/login").status_code for _ in range(3)] == [302, 302, 429]
     page = client.get("/s/" + "A" * 32).get_data(as_text=True)
     assert "Too many requests" in page
+    # Share links count straight against the limiter's storage: per visitor, like every limit.
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert [other.get("/s/" + "A" * 32).status_code for _ in range(4)] == [404, 404, 404, 429]
 
 
 def test_an_unexpected_failure_ends_on_a_page_with_a_reference_not_a_trace(
