@@ -142,8 +142,8 @@ def init_limits(app: Flask, limiter: Limiter) -> None:
 
 
 # Share links are the one route a stranger can call at wire speed. Flask-Limiter's per-request
-# work around a limited route (scopes, exemptions, filters, headers) was a fifth of a visit;
-# checked straight against the same storage and strategy, the limit costs one counter.
+# work around a limited route (scopes, exemptions, filters, headers) was a quarter of a visit's
+# CPU; checked straight against the same storage and strategy, the limit costs one counter.
 _HOT_ENDPOINTS = frozenset({"shares.open_share"})
 
 
