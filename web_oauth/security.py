@@ -152,9 +152,10 @@ def _limited_directly(limiter: Limiter, endpoint: str, rate: str, view: Any) -> 
 
     @functools.wraps(view)
     def limited(*args: Any, **kwargs: Any) -> Any:
-        key = rate_limit_key()
-        if not all(limiter.limiter.hit(item, "cloudbox", endpoint, key) for item in items):
-            raise TooManyRequests()
+        if limiter.enabled:  # RATELIMIT_ENABLED, as for every other limit
+            key = rate_limit_key()
+            if not all(limiter.limiter.hit(item, "cloudbox", endpoint, key) for item in items):
+                raise TooManyRequests()
         return view(*args, **kwargs)
 
     return limited
