@@ -41,9 +41,6 @@ class SqlCatalog:
     def __init__(self, sessions: sessionmaker[Session], *, clock: Callable[[], datetime] = utcnow):
         self.sessions = sessions
         self.audit = AuditLog(sessions, clock=clock)
-        # Lone SELECTs that need no transaction around them: without one, a read is one round
-        # trip to the database instead of three (BEGIN, the SELECT, ROLLBACK).
-        self._single_reads = sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
 
     # -- images ---------------------------------------------------------------------------
 
@@ -225,7 +222,8 @@ class SqlCatalog:
     def share_by_token(self, token_hash: str) -> Share | None:
         # Every share link visit asks this: Core, one prebuilt statement in one round trip, no
         # ORM objects (loading ShareRow and ImageRow was a third of a visit).
-        with self._single_reads.connect() as connection:
+        with self.sessions() as session:
+            connection = session.connection(execution_options=_NO_TRANSACTION)
             found = connection.execute(_SHARE_BY_TOKEN, {"token_hash": token_hash}).first()
         if found is None:
             return None
@@ -294,6 +292,9 @@ def _row(new: NewImage) -> ImageRow:
     )
 
 
+# A lone SELECT needs no transaction around it: without one it is one round trip to the
+# database instead of three (BEGIN, the SELECT, ROLLBACK).
+_NO_TRANSACTION = {"isolation_level": "AUTOCOMMIT"}
 _SHARES = cast(Table, ShareRow.__table__)
 _IMAGES = cast(Table, ImageRow.__table__)
 _SHARE_BY_TOKEN = (
