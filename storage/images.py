@@ -27,7 +27,6 @@ from . import decode_costs, decoders, image_bytes, messages
 from .decode_budget import DecodeBudget
 from .decoders import Renditions
 from .errors import Rejected
-from .image_bytes import ByteScan
 from .location import positional_reads
 from .words import larger_than
 
@@ -58,12 +57,11 @@ SPOOL_IN_MEMORY = 2 * 1024 * 1024  # small files never touch the disk
 
 @dataclass(frozen=True)
 class Received:
-    """Bytes received into a seekable spool, with what was learnt while copying them."""
+    """Bytes received into a seekable spool, with their digest."""
 
     file: IO[bytes]
     size: int
     sha256: str
-    scan: ByteScan
 
     def close(self) -> None:
         self.file.close()
@@ -96,7 +94,6 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
     """
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
     digest = hashlib.sha256()
-    scan = ByteScan(polyglots=False)  # the second-format search runs beside the decode
     size = 0
     try:
         for chunk in _chunks(source):
@@ -104,7 +101,6 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
             if size > max_bytes:
                 raise Rejected(larger_than(max_bytes))
             digest.update(chunk)
-            scan.feed(chunk)
             spool.write(chunk)
         if size == 0:
             raise Rejected(messages.EMPTY)
@@ -112,7 +108,7 @@ def receive(source: BinaryIO | Iterable[bytes], *, max_bytes: int) -> Received:
         spool.close()
         raise
     spool.seek(0)
-    return Received(file=spool, size=size, sha256=digest.hexdigest(), scan=scan)
+    return Received(file=spool, size=size, sha256=digest.hexdigest())
 
 
 def examine(received: Received, *, max_pixels: int) -> Examined:
@@ -133,7 +129,7 @@ def examine(received: Received, *, max_pixels: int) -> Examined:
             largest = max(frames, key=lambda size: size[0] * size[1])
             _check_geometry(frames, largest, max_pixels)
             if fmt == "JPEG":
-                _check_jpeg_work(received.scan.jpeg_scans, largest)
+                _check_jpeg_work(image_bytes.jpeg_scans(_reads(received.file), received.size), largest)
             engine = "vips" if fmt == "TIFF" or (fmt == "PNG" and len(frames) == 1) else "pillow"
             memory = decode_costs.estimate(img, engine, frames, received.size)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, UserWarning) as exc:
@@ -178,6 +174,16 @@ def second_format(received: Received, read_at: Callable[[int, int], bytes] | Non
     moves a small spool to disk) it may run in another thread while `render` decodes.
     """
     return image_bytes.second_format(read_at or positional_reads(received.file), received.size)
+
+
+def _reads(file: IO[bytes]) -> Callable[[int, int], bytes]:
+    """read_at(offset, length) by seek and read: for one thread, before any other reads the file."""
+
+    def read_at(offset: int, length: int) -> bytes:
+        file.seek(offset)
+        return file.read(length)
+
+    return read_at
 
 
 def intake(

@@ -11,12 +11,14 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from storage import decoders, images
+from storage import decoders, image_bytes, images
 from storage.errors import Rejected
 from tests.standins import images as samples
 
@@ -31,6 +33,16 @@ def intake(data: bytes, *, max_pixels: int = 100_000_000) -> images.ImageInfo:
         received.close()
 
 
+def reads(data: bytes) -> image_bytes.ReadAt:
+    return lambda offset, length: data[offset : offset + length]
+
+
+def cpu_seconds(action: Callable[[], object]) -> float:
+    started = time.process_time()
+    action()
+    return time.process_time() - started
+
+
 def test_progressive_jpeg_with_a_repeated_scan_is_refused_before_decoding() -> None:
     # The pen test's file was 10000x10000 with 200 scans (33 s of CPU); 4 MP shows the same.
     bomb = samples.jpeg_with_repeated_scan((2000, 2000), repeats=200)
@@ -41,6 +53,42 @@ def test_progressive_jpeg_with_a_repeated_scan_is_refused_before_decoding() -> N
 def test_an_ordinary_progressive_jpeg_is_accepted() -> None:
     assert intake(samples.jpeg_with_repeated_scan((2000, 2000), repeats=1)).width == 2000
     assert intake(samples.noisy_jpeg((1200, 900), progressive=True)).height == 900
+
+
+def test_a_baseline_jpeg_with_repeated_scans_costs_one_scan_and_is_refused() -> None:
+    # Its scans are not counted (the decoder of a one-scan sequential JPEG reads no other), so
+    # what bounds its cost is libjpeg stopping at the second scan: checked here, in CPU time.
+    single = samples.noisy_jpeg((800, 600))
+    sos, end = single.index(b"\xff\xda"), single.rindex(b"\xff\xd9")
+    repeated = single[:end] + single[sos:end] * 60 + single[end:]  # inside the size limit
+    assert image_bytes.jpeg_scans(reads(repeated), len(repeated)) == 1
+    once = cpu_seconds(lambda: intake(single))
+    started = time.process_time()
+    with pytest.raises(Rejected, match="damaged or truncated"):
+        intake(repeated)
+    assert time.process_time() - started < 10 * once  # 60 scans decoded would cost about 60 x
+
+
+def test_jpeg_scans_are_counted_unless_the_header_shows_one_scan_for_every_component() -> None:
+    baseline = samples.noisy_jpeg((64, 48))
+    assert image_bytes.jpeg_scans(reads(baseline), len(baseline)) == 1
+    progressive = samples.jpeg_with_repeated_scan((64, 48), repeats=7)
+    assert image_bytes.jpeg_scans(reads(progressive), len(progressive)) == progressive.count(b"\xff\xda")
+    # A sequential frame of three components whose first scan carries one: the decoder reads
+    # every scan, so each is counted.
+    frame = b"\xff\xc0\x00\x11\x08\x00\x30\x00\x40\x03" + b"\x01\x11\x00\x02\x11\x01\x03\x11\x01"
+    one_component = b"\xff\xda\x00\x08\x01\x01\x00\x00\x3f\x00" + b"\x12" * 10
+    non_interleaved = b"\xff\xd8" + frame + one_component * 5 + b"\xff\xd9"
+    assert image_bytes.jpeg_scans(reads(non_interleaved), len(non_interleaved)) == 5
+
+
+def test_a_progressive_bomb_behind_a_long_header_is_still_refused() -> None:
+    # 320 KB of APP15 segments push the first scan past the header that is read: every scan is
+    # then counted.
+    bomb = samples.jpeg_with_repeated_scan((2000, 2000), repeats=200)
+    padding = (b"\xff\xef\xff\xff" + b"\x00" * 65533) * 5
+    with pytest.raises(Rejected, match="scans"):
+        intake(bomb[:2] + padding + bomb[2:])
 
 
 def test_many_scans_over_many_pixels_are_refused() -> None:
@@ -82,6 +130,17 @@ def test_a_script_in_the_middle_of_a_png_is_found() -> None:
 def test_a_zip_whose_local_header_is_far_from_both_ends_is_found() -> None:
     with pytest.raises(Rejected, match="another file format"):
         intake(samples.png_with_zip_appended())
+
+
+def test_a_file_crowded_with_near_miss_markup_is_refused_without_checking_each() -> None:
+    # No one sign is markup (no delimiter follows), but no photo holds a hundred of them.
+    def png_holding(signs: bytes) -> bytes:
+        pad = b"." * (70 * 1024)  # past the ends, where shorter signs count on their own
+        return samples.flat_png(64, 48, extra_chunks=samples.png_chunk(b"tEXt", b"c\x00" + pad + signs + pad))
+
+    with pytest.raises(Rejected, match="markup or script"):
+        intake(png_holding(b"<htmlx" * 100))
+    assert intake(png_holding(b"<htmlx" * 3)).width == 64
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -142,7 +201,7 @@ def test_a_100_megapixel_png_costs_tens_of_mb_not_most_of_a_gb(tmp_path: Path) -
 def test_png_text_and_profile_bombs_are_refused_from_the_headers(chunk: bytes) -> None:
     # 200 MB of zeros in 200 KB: Pillow inflates text and profiles only up to its own cap.
     bomb = zlib.compress(bytes(200 * 1024 * 1024), 9)
-    data = samples.flat_png(64, 48, extra_chunks=samples._png_chunk(chunk, b"key\x00\x00" + bomb))
+    data = samples.flat_png(64, 48, extra_chunks=samples.png_chunk(chunk, b"key\x00\x00" + bomb))
     received = images.receive(io.BytesIO(data), max_bytes=LIMIT)
     try:
         with pytest.raises(Rejected, match="damaged"):

@@ -79,7 +79,7 @@ def pixel_bomb() -> bytes:
 # -- costly and sneaky images (the image-engine penetration test) --------------------------
 
 
-def _png_chunk(kind: bytes, data: bytes) -> bytes:
+def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
@@ -91,10 +91,10 @@ def flat_png(width: int, height: int, *, extra_chunks: bytes = b"") -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
-        + _png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IHDR", ihdr)
         + extra_chunks
-        + _png_chunk(b"IDAT", idat)
-        + _png_chunk(b"IEND", b"")
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
     )
 
 
@@ -115,8 +115,8 @@ def noisy_jpeg(size: tuple[int, int], seed: int = 0, **kw: object) -> bytes:
 
 def png_with_script_inside(offset: int = 70 * 1024) -> bytes:
     """A valid PNG with a script in a text chunk `offset` bytes in: past the first 64 KB."""
-    text = _png_chunk(b"tEXt", b"Comment\x00" + b"." * offset + b"<script>alert(document.domain)</script>")
-    return flat_png(64, 48, extra_chunks=text) + _png_chunk(b"tEXt", b"Pad\x00" + b"-" * (70 * 1024))
+    text = png_chunk(b"tEXt", b"Comment\x00" + b"." * offset + b"<script>alert(document.domain)</script>")
+    return flat_png(64, 48, extra_chunks=text) + png_chunk(b"tEXt", b"Pad\x00" + b"-" * (70 * 1024))
 
 
 def png_with_zip_appended() -> bytes:

@@ -6,6 +6,7 @@ import functools
 import io
 import random
 import unicodedata
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -242,12 +243,41 @@ def test_libvips_reads_a_spooled_png_by_its_descriptor_not_through_python(tmp_pa
     assert Image.open(io.BytesIO(renditions.preview)).size == (512, 341)
 
 
-def test_a_pdf_header_split_across_the_scan_s_chunks_is_found() -> None:
+def zip_archive() -> bytes:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("evil.html", "<b>hi</b>")
+    return archive.getvalue()
+
+
+WINDOW = image_bytes.SCAN_WINDOW
+
+
+@pytest.mark.parametrize(
+    ("sign", "at", "reason"),
+    [
+        (b"%PDF-1.7\n", WINDOW - 4, messages.CARRIES_MARKUP),  # the version starts the next window
+        (b"<script>", WINDOW - 3, messages.CARRIES_MARKUP),
+        (b"<script>", WINDOW, messages.CARRIES_MARKUP),  # first byte of a window
+        (b"<svg " + b"x" * 300 + b"xmlns", WINDOW - 2, messages.CARRIES_MARKUP),
+        (b"<SvG " + b"x" * 300 + b"xmlns", 3 * WINDOW - 200, messages.CARRIES_MARKUP),  # its context across
+        (b"<?php ", 5 * WINDOW - 1, messages.CARRIES_MARKUP),
+        (zip_archive(), 2 * WINDOW - 2, messages.CARRIES_ARCHIVE),  # the local header across
+        (zip_archive(), 2 * WINDOW - 100, messages.CARRIES_ARCHIVE),  # the end record in the next
+    ],
+)
+def test_a_sign_across_the_scan_s_windows_is_found(sign: bytes, at: int, reason: str) -> None:
     noise = random.Random(5).randbytes(3 * 1024 * 1024)
-    at = 1024 * 1024 - 4  # "%PDF-" ends one chunk, its version starts the next
-    data = noise[:at] + b"%PDF-1.7\n" + noise[at:]
-    assert scan(data) == messages.CARRIES_MARKUP
+    assert scan(noise) is None
+    assert scan(noise[:at] + sign + noise[at:]) == reason
+
+
+def test_a_sign_without_its_context_is_not_markup() -> None:
+    noise = random.Random(5).randbytes(3 * 1024 * 1024)
+    at = WINDOW - 4
     assert scan(noise[:at] + b"%PDF-x" + noise[at:]) is None  # a version must follow, past the ends
+    at = 3 * WINDOW - 4  # past the first 64 KB, where "<svg" alone counts
+    assert scan(noise[:at] + b"<svg " + b"x" * 600 + b"xmlns" + noise[at:]) is None  # too far
 
 
 def scan(data: bytes) -> str | None:
