@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from storage import decoders, image_bytes, images, messages
+from storage import decoders, image_bytes, images, location, messages
 from storage.errors import Rejected
 from tests.standins import images as samples
 
@@ -76,6 +76,25 @@ def test_receive_hashes_and_counts_what_it_copies() -> None:
         assert received.size == len(data)
         assert received.sha256 == hashlib.sha256(data).hexdigest()
         assert received.file.read() == data
+    finally:
+        received.close()
+
+
+SPOOL = images.SPOOL_IN_MEMORY
+
+
+@pytest.mark.parametrize("size", [SPOOL, SPOOL + 1, 3 * SPOOL + 7])
+def test_receive_keeps_every_byte_in_order_either_side_of_the_spool_s_limit(size: int) -> None:
+    import hashlib
+
+    data = random.Random(size).randbytes(size)
+    pieces = [data[at : at + 300_001] for at in range(0, size, 300_001)]  # not a divisor of the limit
+    received = images.receive(iter(pieces), max_bytes=LIMIT)
+    try:
+        assert received.sha256 == hashlib.sha256(data).hexdigest()
+        assert received.file.read() == data
+        read_at = location.positional_reads(received.file)  # a small spool moves to disk for it
+        assert read_at(size - 5, 5) == data[-5:] and read_at(0, 3) == data[:3]
     finally:
         received.close()
 
