@@ -196,8 +196,11 @@ def _shrink(img: Image.Image, max_side: int) -> Image.Image:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     if size == frame.size:
         return frame.copy() if frame is img else frame
-    # reducing_gap: a cheap box reduction first, then Lanczos over the last factor of three.
-    return frame.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # reducing_gap: a cheap box reduction first, then Hamming over the last factor of three.
+    # Hamming rather than Lanczos: half the time (5.4 vs 11 ms from the bench's 12 MP JPEG at
+    # 1/4 scale to 512 px, a fifth of its whole decode) and, at a reduction of three or less,
+    # the same picture to the eye at these sizes.
+    return frame.resize(size, Image.Resampling.HAMMING, reducing_gap=3.0)
 
 
 # EXIF orientation -> the transpose that makes the picture upright (as ImageOps.exif_transpose)
