@@ -62,7 +62,7 @@ def test_a_baseline_jpeg_with_repeated_scans_costs_one_scan_and_is_refused() -> 
     sos, end = single.index(b"\xff\xda"), single.rindex(b"\xff\xd9")
     repeated = single[:end] + single[sos:end] * 60 + single[end:]  # inside the size limit
     assert image_bytes.jpeg_scans(reads(repeated), len(repeated)) == 1
-    once = cpu_seconds(lambda: intake(single))
+    once = max(cpu_seconds(lambda: intake(single)) for _ in range(3))  # the slowest: no flake on a busy CI
     started = time.process_time()
     with pytest.raises(Rejected, match="damaged or truncated"):
         intake(repeated)
