@@ -15,7 +15,7 @@ import struct
 import tempfile
 import unicodedata
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import IO, BinaryIO
@@ -27,7 +27,7 @@ from . import decode_costs, decoders, image_bytes, messages
 from .decode_budget import DecodeBudget
 from .decoders import Renditions
 from .errors import Rejected
-from .location import positional_reads
+from .location import positional_reads, seek_reads
 from .words import larger_than
 
 pillow_heif.register_heif_opener()
@@ -149,7 +149,7 @@ def examine(received: Received, *, max_pixels: int) -> Examined:
             largest = max(frames, key=lambda size: size[0] * size[1])
             _check_geometry(frames, largest, max_pixels)
             if fmt == "JPEG":
-                _check_jpeg_work(image_bytes.jpeg_scans(_reads(received.file), received.size), largest)
+                _check_jpeg_work(image_bytes.jpeg_scans(seek_reads(received.file), received.size), largest)
             engine = "vips" if fmt == "TIFF" or (fmt == "PNG" and len(frames) == 1) else "pillow"
             memory = decode_costs.estimate(img, engine, frames, received.size)
     except (OSError, SyntaxError, ValueError, EOFError, struct.error, UserWarning) as exc:
@@ -187,23 +187,13 @@ def render(received: Received, examined: Examined, *, budget: DecodeBudget | Non
             received.file.seek(0)
 
 
-def second_format(received: Received, read_at: Callable[[int, int], bytes] | None = None) -> str | None:
+def second_format(received: Received, read_at: image_bytes.ReadAt | None = None) -> str | None:
     """Why the file carries a second format (markup, a script, an archive), or None.
 
     With `read_at` (from `location.positional_reads`, made before any thread starts: making it
     moves a small spool to disk) it may run in another thread while `render` decodes.
     """
     return image_bytes.second_format(read_at or positional_reads(received.file), received.size)
-
-
-def _reads(file: IO[bytes]) -> Callable[[int, int], bytes]:
-    """read_at(offset, length) by seek and read: for one thread, before any other reads the file."""
-
-    def read_at(offset: int, length: int) -> bytes:
-        file.seek(offset)
-        return file.read(length)
-
-    return read_at
 
 
 def intake(

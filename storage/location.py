@@ -122,7 +122,7 @@ def _read_at(file: IO[bytes], offset: int, length: int) -> bytes:
 
 def _tiff(file: IO[bytes], size: int) -> list[Piece] | None:
     try:
-        return _spliced(size, gps_erased(lambda at, n: _read_at(file, at, n), 0, size))
+        return _spliced(size, gps_erased(seek_reads(file), 0, size))
     except UnreadableGps:
         # The directories are the picture itself here: refuse rather than keep a place.
         raise Rejected(messages.LOCATION_UNREADABLE) from None
@@ -142,7 +142,7 @@ def _heif(file: IO[bytes], size: int) -> list[Piece] | None:
         tiff = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif
         at = _find(file, size, tiff)
         if at is not None:
-            read = lambda offset, n: _read_at(file, offset, n)  # noqa: E731
+            read = seek_reads(file)
             try:
                 replacements += gps_erased(read, at, len(tiff))
             except UnreadableGps:  # EXIF beside the picture: empty it whole
@@ -311,9 +311,14 @@ def positional_reads(file: IO[bytes]) -> Callable[[int, int], bytes]:
     try:
         fd = file.fileno()
     except (OSError, io.UnsupportedOperation):
-        return lambda offset, length: _read_at(file, offset, length)
+        return seek_reads(file)
     file.flush()
     return lambda offset, length: os.pread(fd, length, offset)
+
+
+def seek_reads(file: IO[bytes]) -> Callable[[int, int], bytes]:
+    """read_at(offset, length) by seek and read: for one thread, while no other reads `file`."""
+    return lambda offset, length: _read_at(file, offset, length)
 
 
 class PiecesReader(io.RawIOBase):
